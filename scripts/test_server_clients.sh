@@ -11,8 +11,9 @@
 # Finally SIGTERM must stop the server with exit code 0. Exits non-zero on any failure; the
 # server is killed on exit whatever happens.
 #
-# Environment: VOCALIS_CLIENTS_VENV (default .venv-clients), VOCALIS_BIN (skip the build and
-# use this binary), VOCALIS_TEST_MODEL (use this model directory instead of the tiny one).
+# Environment: VOCALIS_CLIENTS_VENV (default .venv-clients; reused if it exists), VOCALIS_BIN
+# (use this binary instead of a release build; the tiny model is then written by a dev build),
+# VOCALIS_TEST_MODEL (use this model directory instead of the tiny one).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -51,15 +52,17 @@ PY="$VENV/bin/python"
 
 if [ -n "${VOCALIS_BIN:-}" ]; then
   BIN=$VOCALIS_BIN
+  PROFILE=()            # a given (debug) binary: do not start a release build for the model
 else
   cargo build --release --quiet -p vocalis-cli || die "cargo build failed"
   BIN=$ROOT/target/release/vocalis
+  PROFILE=(--release)
 fi
 if [ -n "${VOCALIS_TEST_MODEL:-}" ]; then
   MODEL=$VOCALIS_TEST_MODEL
 else
   MODEL=$WORK/model
-  cargo run --release --quiet -p vocalis-core --example make_tiny_model -- "$MODEL" >/dev/null ||
+  cargo run "${PROFILE[@]}" --quiet -p vocalis-core --example make_tiny_model -- "$MODEL" >/dev/null ||
     die "cannot write the tiny model"
 fi
 

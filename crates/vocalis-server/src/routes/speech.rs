@@ -1,12 +1,14 @@
 //! `POST /v1/audio/speech`: OpenAI's speech endpoint, whole or streamed.
 //!
 //! Everything that can be wrong with a request (JSON, values, voice, language, text) is
-//! checked before it is queued, so a streamed response only starts once the synthesis will run.
+//! checked before it is queued, and a streamed response's status goes out with its first audio,
+//! so a request refused or timed out before that gets a JSON error with the right status.
 //! A streamed WAV starts with a header of unknown length (`0xFFFFFFFF`, as ffmpeg writes for
 //! pipes) followed by 16-bit PCM as the sliding-window decoder produces it; the concatenated
 //! audio equals the non-streamed response's. A stream cut by a timeout or a shutdown ends
 //! without the final chunk, so the client sees an incomplete transfer rather than a short file.
 
+use std::collections::VecDeque;
 use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -100,9 +102,24 @@ pub async fn speech(
                 .map(|_| ())
             })
             .await?;
-        let head = (format == OutputFormat::Wav)
-            .then(|| Bytes::copy_from_slice(&wav_header(SR, false, u32::MAX - 36)));
-        let stream = AudioStream { head, rx, job: Some(job) };
+        // The status goes out with the first audio: a synthesis that fails before it (a
+        // timeout, a shutdown) still gets a proper error response.
+        let mut rx = rx;
+        let mut pending = VecDeque::new();
+        if format == OutputFormat::Wav {
+            pending.push_back(Bytes::copy_from_slice(&wav_header(SR, false, u32::MAX - 36)));
+        }
+        let job = match rx.recv().await {
+            Some(first) => {
+                pending.push_back(first);
+                Some(job)
+            }
+            None => {
+                job.await??;
+                None
+            }
+        };
+        let stream = AudioStream { pending, rx, job };
         let mut r = Response::new(Body::from_stream(stream));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.mime()));
         r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -207,10 +224,11 @@ fn stopped(reason: Option<StopReason>) -> ApiError {
     }
 }
 
-/// The body of a streamed response: the WAV header, then audio as the worker sends it, then
-/// the job's outcome (an error aborts the transfer). Dropping it cancels the job.
+/// The body of a streamed response: the WAV header and the first audio, then the rest as the
+/// worker sends it, then the job's outcome (an error aborts the transfer). Dropping it cancels
+/// the job.
 struct AudioStream {
-    head: Option<Bytes>,
+    pending: VecDeque<Bytes>,
     rx: mpsc::Receiver<Bytes>,
     job: Option<Running<Result<(), ApiError>>>,
 }
@@ -219,8 +237,8 @@ impl Stream for AudioStream {
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(h) = self.head.take() {
-            return Poll::Ready(Some(Ok(h)));
+        if let Some(b) = self.pending.pop_front() {
+            return Poll::Ready(Some(Ok(b)));
         }
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(b)) => Poll::Ready(Some(Ok(b))),

@@ -145,8 +145,11 @@ async fn request_timeout_cancels() {
     let e = r.error();
     assert!(["timeout", "queue_timeout"].contains(&e["code"].as_str().unwrap()), "{e}");
     let r = srv.post_json("/v1/audio/speech", &long_request(true)).await;
-    // either refused before the stream started, or the stream is cut short
-    assert!(r.status == 503 || (r.status == 200 && !r.complete), "{r:?}");
+    // an error status before the first audio, or a stream cut short after it
+    assert!(r.status == 503 || r.status == 504 || (r.status == 200 && !r.complete), "{r:?}");
+    if r.status != 200 {
+        r.error();
+    }
     srv.shutdown().await.unwrap();
 }
 
