@@ -2,7 +2,7 @@
 """Side-by-side benchmark of the reference (coqui-tts 0.28, PyTorch) and Vocalis on the same
 full-size XTTS v2-shaped model with random (seeded) weights, in one run on one machine.
 
-    .venv-reference/bin/python scripts/bench_reference.py [--work DIR] [--threads 2] [--skip-build]
+    /work/venvs/ref/bin/python scripts/bench_reference.py [--work DIR] [--threads 2] [--skip-build]
 
 Steps:
  1. Builds the model directory once in DIR/model (released layout, model.pth with the pickled
@@ -40,7 +40,8 @@ TEXT = "Hello world, this is a tiny test."
 REF_SEED = 11
 
 
-def build_model(out: Path, stop_after: int) -> dict:
+def build_model(out: Path, stop_after: int, tune_stop: bool = True) -> dict:
+    """Writes the model dir; `tune_stop=False` skips the greedy run that tunes the stop logit."""
     import numpy as np
     import soundfile as sf
     import torch
@@ -73,25 +74,26 @@ def build_model(out: Path, stop_after: int) -> dict:
     fill_state_dict(model, REF_SEED)
     model.eval()
     sf.write(str(out / "ref.wav"), voice_like(6.5, 24000, REF_SEED), 24000, subtype="PCM_16")
-    with torch.inference_mode():
-        cond, _ = model.get_conditioning_latents(str(out / "ref.wav"), max_ref_length=30, gpt_cond_len=30, gpt_cond_chunk_len=4)
-        tt = torch.IntTensor(tok.encode(TEXT.strip().lower(), lang="en")).unsqueeze(0)
-        gen = model.gpt.generate(cond_latents=cond, text_inputs=tt, do_sample=False, num_beams=1, repetition_penalty=5.0,
-                                 length_penalty=1.0, output_scores=True, return_dict_in_generate=True)
-    stop = model.gpt.stop_audio_token
-    margins = []
-    for s in gen.scores:
-        s = s[0].clone()
-        sv = float(s[stop])
-        s[stop] = -float("inf")
-        margins.append(float(s.max()) - sv)
-    cands = [k for k in range(1, len(margins)) if margins[k] < min(margins[:k])]
     info = {"stop_after_codes": None}
-    if cands:
-        k = min(cands, key=lambda c: abs(c - stop_after))
-        with torch.no_grad():
-            model.gpt.mel_head.bias[stop] += 0.5 * (margins[k] + min(margins[:k]))
-        info["stop_after_codes"] = k
+    if tune_stop:
+        with torch.inference_mode():
+            cond, _ = model.get_conditioning_latents(str(out / "ref.wav"), max_ref_length=30, gpt_cond_len=30, gpt_cond_chunk_len=4)
+            tt = torch.IntTensor(tok.encode(TEXT.strip().lower(), lang="en")).unsqueeze(0)
+            _, gen = model.gpt.generate(cond_latents=cond, text_inputs=tt, do_sample=False, num_beams=1, repetition_penalty=5.0,
+                                     length_penalty=1.0, output_scores=True, return_dict_in_generate=True)
+        stop = model.gpt.stop_audio_token
+        margins = []
+        for s in gen.scores:
+            s = s[0].clone()
+            sv = float(s[stop])
+            s[stop] = -float("inf")
+            margins.append(float(s.max()) - sv)
+        cands = [k for k in range(1, len(margins)) if margins[k] < min(margins[:k])]
+        if cands:
+            k = min(cands, key=lambda c: abs(c - stop_after))
+            with torch.no_grad():
+                model.gpt.mel_head.bias[stop] += 0.5 * (margins[k] + min(margins[:k]))
+            info["stop_after_codes"] = k
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()
           if not k.startswith("gpt.gpt_inference.") and k != "gpt.gpt.wte.weight"}
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=4, default=str))
@@ -218,18 +220,22 @@ def main() -> int:
         "same full-size XTTS v2-shaped model (30 layers x 1024, seeded random weights, stop tuned to ~200 codes), "
         "same 6.5 s reference clip, greedy decoding, in one run of:",
         "",
-        "    .venv-reference/bin/python scripts/bench_reference.py",
+        "    PYTHON scripts/bench_reference.py   # PYTHON: the reference venv of ../shared/reference/setup-reference.sh",
         "",
-        "| implementation | load s | conditioning s | GPT ms/code | decoder RTF | end-to-end RTF | first audio s (stream) | whole job s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| implementation | load s | conditioning s | GPT ms/code | decoder RTF | end-to-end RTF | first audio s (stream) | stream RTF | whole job s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     f = lambda v, p=2: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
     for label, r in rows.items():
         lines.append(
             f"| {label} | {f(r.get('load_secs'))} | {f(r.get('conditioning_secs'))} | "
             f"{f(r.get('gpt_ms_per_code', r.get('gpt_ms_per_token')), 1)} | {f(r.get('decoder_rtf'), 3)} | "
-            f"{f(r.get('end_to_end_rtf'), 3)} | {f(r.get('stream_first_audio_secs'))} | {f(r.get('job_wall_secs'), 1)} | "
+            f"{f(r.get('end_to_end_rtf'), 3)} | {f(r.get('stream_first_audio_secs'))} | {f(r.get('stream_rtf'), 3)} | {f(r.get('job_wall_secs'), 1)} | "
             f"{f(r.get('job_peak_rss_mb'), 0)} |")
+    bw = [r["read_bandwidth_gbs"] for r in rows.values() if r.get("read_bandwidth_gbs")]
+    if bw:
+        lines += ["", f"Memory read bandwidth measured by `vocalis bench` ({args.threads} threads streaming 512 MiB "
+                  f"through the GPT's AVX-512 dot kernel, best of 5): {min(bw):.1f}-{max(bw):.1f} GB/s."]
     codes = rows["reference (PyTorch f32, model.pth)"].get("codes")
     lines += ["", f"Codes generated: {codes} (reference); Vocalis: "
               + ", ".join(f"{k}: {v.get('codes')}" for k, v in rows.items() if k.startswith("Vocalis")), "",

@@ -2,7 +2,8 @@
 //!
 //! Reports model load time, voice conditioning time for one reference clip, GPT prefill and
 //! milliseconds per generated token (KV cache), decoder real-time factor, end-to-end real-time
-//! factor (conditioning + generation + decoding), streaming time to first audio, and peak RSS.
+//! factor (conditioning + generation + decoding), streaming time to first audio and real-time factor,
+//! peak RSS, and the memory read bandwidth that bounds a batch-1 GPT step.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,6 +42,21 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Memory read bandwidth in GB/s: a 512 MiB buffer streamed through the GPT's dot-product
+/// kernel on all threads (`dot(c, c)` reads each byte once), best of five.
+fn read_bandwidth_gbs() -> f64 {
+    use rayon::prelude::*;
+    let buf = vec![1f32; 128 << 20];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s: f32 = buf.par_chunks(1 << 18).map(|c| vocalis_core::nn::gemv::dot(c, c)).sum();
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (buf.len() * 4) as f64 / best / 1e9
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -101,6 +117,7 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
     let mut dec_rtf = Vec::new();
     let mut e2e_rtf = Vec::new();
     let mut ttfa = Vec::new();
+    let mut stream_rtf = Vec::new();
     let mut codes = 0;
     let mut audio_secs = 0.0;
     for _ in 0..a.repeat.max(1) {
@@ -133,7 +150,7 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         sopts.stream = true;
         let ts = Instant::now();
         let mut first_audio = None;
-        synthesize(&model, &voice, &a.text, &sopts, |e| {
+        let st = synthesize(&model, &voice, &a.text, &sopts, |e| {
             if let Event::Audio(x) = e
                 && !x.is_empty()
             {
@@ -141,9 +158,12 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
             }
             true
         })?;
+        stream_rtf.push(ts.elapsed().as_secs_f64() / (st.samples as f64 / 24000.0));
         sopts.stream = false;
         ttfa.push(first_audio.unwrap_or(f64::NAN));
     }
+    let peak_rss = peak_rss_bytes();
+    let bandwidth = read_bandwidth_gbs();
     let report = serde_json::json!({
         "model": a.model.model.display().to_string(),
         "device": common::device_name(model.device()),
@@ -160,7 +180,9 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         "decoder_rtf": median(&mut dec_rtf),
         "end_to_end_rtf": median(&mut e2e_rtf),
         "stream_first_audio_secs": median(&mut ttfa),
-        "peak_rss_mb": peak_rss_bytes().map(|b| b as f64 / 1e6),
+        "stream_rtf": median(&mut stream_rtf),
+        "peak_rss_mb": peak_rss.map(|b| b as f64 / 1e6),
+        "read_bandwidth_gbs": bandwidth,
     });
     if a.json {
         println!("{report}");
@@ -188,7 +210,9 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
             "first audio      {:.3} s (streaming, after the voice is ready)",
             f("stream_first_audio_secs")
         );
+        println!("streaming RTF    {:.3} (decoder overlapped with the GPT)", f("stream_rtf"));
         println!("peak RSS         {:.0} MB", f("peak_rss_mb"));
+        println!("read bandwidth   {:.1} GB/s (measured after the run)", f("read_bandwidth_gbs"));
     }
     Ok(())
 }

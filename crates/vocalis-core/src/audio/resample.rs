@@ -91,7 +91,15 @@ impl Resampler {
         }
         let (orig, new, width) = (self.orig, self.new, self.width);
         // f32 → f64 is exact: convert the input and the taps once rather than in the inner loop.
-        let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        // The input is stored polyphase, `xp[r·cols + q] = x[q·orig + r]`, so that the samples
+        // the LANES outputs of one phase need at tap k (`orig` apart in `x`) are adjacent.
+        let cols = n.div_ceil(orig) + LANES;
+        let mut xp = vec![0f64; orig * cols];
+        for (q, frame) in x.chunks(orig).enumerate() {
+            for (r, &v) in frame.iter().enumerate() {
+                xp[r * cols + q] = v as f64;
+            }
+        }
         let taps64: Vec<Vec<f64>> =
             self.phases.iter().map(|p| p.taps.iter().map(|&t| t as f64).collect()).collect();
         // Output `b·new + j` is phase `j` of block `b`; its window starts at padded index
@@ -122,12 +130,7 @@ impl Resampler {
                 while b + LANES <= nbj {
                     if interior(b0 + b, j) && interior(b0 + b + LANES - 1, j) {
                         let base = (b0 + b) * orig + self.phases[j].start - width;
-                        let mut acc = [0f64; LANES];
-                        for (k, &t) in taps.iter().enumerate() {
-                            for (l, a) in acc.iter_mut().enumerate() {
-                                *a += t * x64[base + l * orig + k];
-                            }
-                        }
+                        let acc = lanes_dot(taps, &xp, cols, orig, base);
                         for (l, a) in acc.iter().enumerate() {
                             chunk[(b + l) * new + j] = *a as f32;
                         }
@@ -142,8 +145,14 @@ impl Resampler {
                     chunk[b * new + j] = if interior(b0 + b, j) {
                         let off = (b0 + b) * orig + self.phases[j].start - width;
                         let mut acc = 0f64;
-                        for (t, v) in taps.iter().zip(&x64[off..off + taps.len()]) {
-                            acc += t * v;
+                        let (mut q, mut r) = (off / orig, off % orig);
+                        for t in taps {
+                            acc += t * xp[r * cols + q];
+                            r += 1;
+                            if r == orig {
+                                r = 0;
+                                q += 1;
+                            }
                         }
                         acc as f32
                     } else {
@@ -154,6 +163,59 @@ impl Resampler {
         });
         out
     }
+}
+
+/// The [`LANES`] outputs of one phase in consecutive blocks whose first window starts at `base`
+/// in the input (`xp` polyphase with `cols` columns), each `Σ_k taps[k]·x[…]` in tap order.
+fn lanes_dot(taps: &[f64], xp: &[f64], cols: usize, orig: usize, base: usize) -> [f64; LANES] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *AVX512.get_or_init(|| std::is_x86_feature_detected!("avx512f")) {
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            return unsafe { lanes_dot_avx512(taps, xp, cols, orig, base) };
+        }
+    }
+    lanes_dot_generic(taps, xp, cols, orig, base)
+}
+
+/// The same code compiled for AVX-512 (one register holds the 8 f64 lanes). The products
+/// `f32·f32` are exact in f64 and nothing is contracted, so it equals the generic version bit
+/// for bit.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn lanes_dot_avx512(
+    taps: &[f64],
+    xp: &[f64],
+    cols: usize,
+    orig: usize,
+    base: usize,
+) -> [f64; LANES] {
+    lanes_dot_generic(taps, xp, cols, orig, base)
+}
+
+#[inline(always)]
+fn lanes_dot_generic(
+    taps: &[f64],
+    xp: &[f64],
+    cols: usize,
+    orig: usize,
+    base: usize,
+) -> [f64; LANES] {
+    let mut acc = [0f64; LANES];
+    let (mut q, mut r) = (base / orig, base % orig);
+    for &t in taps {
+        let xs: &[f64; LANES] = xp[r * cols + q..r * cols + q + LANES].try_into().expect("LANES");
+        for (a, v) in acc.iter_mut().zip(xs) {
+            *a += t * v;
+        }
+        r += 1;
+        if r == orig {
+            r = 0;
+            q += 1;
+        }
+    }
+    acc
 }
 
 /// Outputs computed side by side in [`Resampler::process`].

@@ -102,6 +102,13 @@ impl Module for Linear {
         let in_dim = *dims.last().expect("linear input has a last dim");
         let lead: Vec<usize> = dims[..dims.len() - 1].to_vec();
         let x2 = x.reshape(((), in_dim))?;
+        if let Linear::Float { weight, bias } = self
+            && let Some(y) = super::gemv::try_linear(&x2, weight, bias.as_ref())?
+        {
+            let mut shape = lead;
+            shape.push(y.dim(1)?);
+            return y.reshape(shape);
+        }
         let (y, out) = match self {
             Linear::Float { weight, .. } => (x2.matmul(&weight.t()?)?, weight.dim(0)?),
             Linear::Quantized { weight, out_features, .. } => (weight.forward(&x2)?, *out_features),

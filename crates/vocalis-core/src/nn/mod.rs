@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod conv_cpu;
+pub mod gemv;
 pub mod kv_cache;
 pub mod linear;
 pub mod norm;

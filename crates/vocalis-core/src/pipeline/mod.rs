@@ -12,6 +12,8 @@ pub mod stream;
 
 use std::time::Instant;
 
+use candle::Tensor;
+
 use crate::error::{Error, Result};
 use crate::models::xtts::{Conditioning, Xtts};
 use crate::sampling::SamplingParams;
@@ -40,7 +42,8 @@ pub struct SynthesisOptions {
     pub pause_samples: usize,
     /// Stream audio as it is generated (sliding-window decoder) instead of per chunk.
     pub stream: bool,
-    /// Decoder frames (256 samples) per streamed piece.
+    /// Decoder frames (256 samples) of the first streamed piece; later pieces double up to
+    /// [`stream::MAX_CHUNK_FRAMES`].
     pub stream_chunk_frames: usize,
 }
 
@@ -224,6 +227,10 @@ pub fn synthesize(
 }
 
 /// Generates one chunk and decodes it through the sliding-window decoder as latents arrive.
+///
+/// The decoder runs on its own thread: while it decodes a finished window the GPT goes on with
+/// the next tokens (both share the rayon pool, so on two cores each gets about one), and the
+/// audio it sends back is passed on at the next token or at the end.
 fn stream_chunk(
     model: &Xtts,
     voice: &Conditioning,
@@ -232,42 +239,74 @@ fn stream_chunk(
     seed: u64,
     out: &mut Output<'_, '_>,
 ) -> Result<(usize, bool)> {
+    use std::sync::mpsc;
     let mut dec = stream::StreamingDecoder::new(
         &model.hifigan,
         &voice.speaker_embedding,
         opts.stream_chunk_frames,
     )?;
-    let mut failure: Option<Error> = None;
-    let mut decoder_secs = 0.0;
     let tg = Instant::now();
-    let generated = model.generate(voice, ids, &opts.sampling, seed, |_, n, latent| {
-        let mut step = || -> Result<()> {
-            out.event(Event::Token { count: n + 1 })?;
-            let td = Instant::now();
-            let audio = dec.push(latent)?;
-            decoder_secs += td.elapsed().as_secs_f64();
-            if let Some(a) = audio {
-                out.audio(&a)?;
+    // `Some(latent)` for each token, `None` once generation is complete; a channel closed
+    // without `None` means generation stopped, and the rest is not decoded.
+    let (latent_tx, latent_rx) = mpsc::channel::<Option<Tensor>>();
+    let (audio_tx, audio_rx) = mpsc::channel::<Vec<f32>>();
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || -> Result<f64> {
+            let mut busy = 0.0;
+            for msg in latent_rx {
+                let td = Instant::now();
+                let audio = match msg {
+                    Some(latent) => dec.push(&latent)?,
+                    None => Some(dec.finish()?),
+                };
+                busy += td.elapsed().as_secs_f64();
+                if let Some(a) = audio
+                    && audio_tx.send(a).is_err()
+                {
+                    break; // the consumer is gone
+                }
             }
-            Ok(())
-        };
-        match step() {
-            Ok(()) => true,
-            Err(e) => {
-                failure = Some(e);
-                false
+            Ok(busy)
+        });
+        let mut failure: Option<Error> = None;
+        let generated = model.generate(voice, ids, &opts.sampling, seed, |_, n, latent| {
+            let mut step = || -> Result<()> {
+                out.event(Event::Token { count: n + 1 })?;
+                if latent_tx.send(Some(latent.clone())).is_err() {
+                    return Err(Error::Invalid("the streaming decoder stopped".into()));
+                }
+                while let Ok(a) = audio_rx.try_recv() {
+                    out.audio(&a)?;
+                }
+                Ok(())
+            };
+            match step() {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
             }
+        });
+        if failure.is_none() && generated.is_ok() {
+            let _ = latent_tx.send(None);
         }
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let generated = generated?;
-    let td = Instant::now();
-    let tail = dec.finish()?;
-    decoder_secs += td.elapsed().as_secs_f64();
-    out.stats.decoder_secs += decoder_secs;
-    out.stats.gpt_secs += tg.elapsed().as_secs_f64() - decoder_secs;
-    out.audio(&tail)?;
-    Ok((generated.codes.len(), generated.stopped))
+        drop(latent_tx);
+        let joined = decoder.join();
+        // A decoder error explains a stopped generation better than the send failure it caused.
+        let decoder_secs = match joined {
+            Ok(r) => r?,
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let generated = generated?;
+        for a in audio_rx.try_iter() {
+            out.audio(&a)?;
+        }
+        out.stats.decoder_secs += decoder_secs;
+        out.stats.gpt_secs += (tg.elapsed().as_secs_f64() - decoder_secs).max(0.0);
+        Ok((generated.codes.len(), generated.stopped))
+    })
 }

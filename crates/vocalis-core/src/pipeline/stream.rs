@@ -24,15 +24,23 @@ pub struct StreamingDecoder<'a> {
     speaker: Tensor,
     latents: Vec<Tensor>,
     emitted_frames: usize,
-    min_chunk_frames: usize,
+    /// Frames the next piece must have; starts at the first piece's size and doubles up to
+    /// [`MAX_CHUNK_FRAMES`], so the first audio comes early and later pieces spend less of their
+    /// work on the context that every window decodes twice.
+    chunk_frames: usize,
+    first_chunk_frames: usize,
 }
+
+/// Largest streamed piece, in decoder frames (192 × 256 samples = 2.05 s).
+pub const MAX_CHUNK_FRAMES: usize = 192;
 
 const SCALE1: f64 = 4.0;
 const SCALE2: f64 = 24000.0 / 22050.0;
 
 impl<'a> StreamingDecoder<'a> {
-    /// A stream for one utterance. `min_chunk_frames` decoder frames (256 samples each) are
-    /// emitted at a time, except at the end.
+    /// A stream for one utterance. The first piece has `min_chunk_frames` decoder frames (256
+    /// samples each); each later one twice the previous, up to [`MAX_CHUNK_FRAMES`] (or
+    /// `min_chunk_frames` if larger); the last piece has whatever is left.
     pub fn new(
         hifigan: &'a HifiGan,
         speaker_embedding: &Tensor,
@@ -43,7 +51,8 @@ impl<'a> StreamingDecoder<'a> {
             speaker: speaker_embedding.reshape((1, 512, 1))?,
             latents: Vec::new(),
             emitted_frames: 0,
-            min_chunk_frames: min_chunk_frames.max(1),
+            chunk_frames: min_chunk_frames.max(1),
+            first_chunk_frames: min_chunk_frames.max(1),
         })
     }
 
@@ -51,6 +60,7 @@ impl<'a> StreamingDecoder<'a> {
     pub fn reset(&mut self) {
         self.latents.clear();
         self.emitted_frames = 0;
+        self.chunk_frames = self.first_chunk_frames;
     }
 
     /// Samples emitted so far.
@@ -63,7 +73,9 @@ impl<'a> StreamingDecoder<'a> {
         self.latents.push(latent.flatten_all()?.unsqueeze(0)?);
         let stable = self.stable_frames();
         let target = stable.saturating_sub(CONTEXT_FRAMES);
-        if target >= self.emitted_frames + self.min_chunk_frames {
+        if target >= self.emitted_frames + self.chunk_frames {
+            self.chunk_frames =
+                (self.chunk_frames * 2).min(MAX_CHUNK_FRAMES.max(self.first_chunk_frames));
             return self.emit(target, false).map(Some);
         }
         Ok(None)
