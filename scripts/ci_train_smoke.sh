@@ -10,8 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$root"
-cargo build -q -p vocalis-train -p vocalis-core --example make_synthetic_model
-cargo run -q -p vocalis-core --example make_synthetic_model -- "$work/model" 2 64 4 128 64 >/dev/null
+# The whole workspace, as `cargo test --workspace` builds it: selecting single packages would
+# resolve other dependency features and rebuild them.
+cargo build -q --workspace --bins --examples
+"$root/target/debug/examples/make_synthetic_model" "$work/model" 2 64 4 128 64 >/dev/null
 cat > "$work/config.toml" <<TOML
 version = 1
 [model]

@@ -50,20 +50,22 @@ fi
 PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --disable-pip-version-check openai || die "pip install openai failed"
 
+# Whole-workspace builds, as `cargo test --workspace` does (selecting one package would resolve
+# other dependency features and rebuild them).
 if [ -n "${VOCALIS_BIN:-}" ]; then
-  BIN=$VOCALIS_BIN
-  PROFILE=()            # a given (debug) binary: do not start a release build for the model
+  BIN=$VOCALIS_BIN      # a given (debug) binary: the tiny model comes from a dev build too
+  cargo build --quiet --workspace --bins --examples || die "cargo build failed"
+  EXAMPLES=$ROOT/target/debug/examples
 else
-  cargo build --release --quiet -p vocalis-cli || die "cargo build failed"
+  cargo build --release --quiet --workspace --bins --examples || die "cargo build failed"
   BIN=$ROOT/target/release/vocalis
-  PROFILE=(--release)
+  EXAMPLES=$ROOT/target/release/examples
 fi
 if [ -n "${VOCALIS_TEST_MODEL:-}" ]; then
   MODEL=$VOCALIS_TEST_MODEL
 else
   MODEL=$WORK/model
-  cargo run "${PROFILE[@]}" --quiet -p vocalis-core --example make_tiny_model -- "$MODEL" >/dev/null ||
-    die "cannot write the tiny model"
+  "$EXAMPLES/make_tiny_model" "$MODEL" >/dev/null || die "cannot write the tiny model"
 fi
 
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
