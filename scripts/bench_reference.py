@@ -45,7 +45,7 @@ def build_model(out: Path, stop_after: int, tune_stop: bool = True) -> dict:
     import numpy as np
     import soundfile as sf
     import torch
-    from export_fixtures import build_minimal_vocab, voice_like
+    from export_fixtures import build_minimal_vocab, stop_margins, voice_like
     from synthetic_weights import fill_state_dict
     from TTS.tts.configs.xtts_config import XttsArgs, XttsAudioConfig, XttsConfig
     from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
@@ -82,12 +82,7 @@ def build_model(out: Path, stop_after: int, tune_stop: bool = True) -> dict:
             _, gen = model.gpt.generate(cond_latents=cond, text_inputs=tt, do_sample=False, num_beams=1, repetition_penalty=5.0,
                                      length_penalty=1.0, output_scores=True, return_dict_in_generate=True)
         stop = model.gpt.stop_audio_token
-        margins = []
-        for s in gen.scores:
-            s = s[0].clone()
-            sv = float(s[stop])
-            s[stop] = -float("inf")
-            margins.append(float(s.max()) - sv)
+        margins = stop_margins(gen.scores, stop)
         cands = [k for k in range(1, len(margins)) if margins[k] < min(margins[:k])]
         if cands:
             k = min(cands, key=lambda c: abs(c - stop_after))

@@ -82,6 +82,17 @@ def voice_like(seconds: float, sr: int, seed: int, f0: float = 140.0) -> np.ndar
     return (0.5 * out / np.abs(out).max()).astype(np.float32)
 
 
+def stop_margins(scores, stop: int) -> list:
+    """Per generation step: best non-STOP logit minus the STOP logit (batch row 0)."""
+    margins = []
+    for s in scores:
+        s = s[0].clone()
+        sv = float(s[stop])
+        s[stop] = -float("inf")
+        margins.append(float(s.max()) - sv)
+    return margins
+
+
 def build_minimal_vocab(path: Path) -> None:
     """A character-level BPE vocab in the exact schema of the released vocab.json."""
     specials = ["[STOP]", "[UNK]", "[SPACE]"]
@@ -310,12 +321,7 @@ def export_tiny(out: Path) -> None:
         _, gen = model.gpt.generate(cond_latents=cond, text_inputs=tt, do_sample=False, num_beams=1, repetition_penalty=5.0,
                                     length_penalty=1.0, output_scores=True, return_dict_in_generate=True)
     stop = model.gpt.stop_audio_token
-    margins = []
-    for s in gen.scores:
-        s = s[0].clone()
-        sv = float(s[stop])
-        s[stop] = -float("inf")
-        margins.append(float(s.max()) - sv)
+    margins = stop_margins(gen.scores, stop)
     cands = [k for k in range(1, len(margins)) if margins[k] < min(margins[:k])]
     k = min(cands, key=lambda c: abs(c - 10))
     with torch.no_grad():
