@@ -16,13 +16,8 @@ fn bin() -> &'static str {
 
 /// One tiny model directory for all tests (written once).
 fn tiny() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let d = tempfile::tempdir().unwrap();
-        vocalis_core::testing::write_tiny_model_dir("legacy", d.path());
-        d
-    })
-    .path()
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| vocalis_core::testing::shared_tiny_model_dir("legacy"))
 }
 
 fn vocalis(dir: &Path, args: &[&str]) -> Output {
@@ -500,18 +495,15 @@ fn doctor_reports() {
 fn interrupted_stream_leaves_a_valid_wav() {
     let d = tempfile::tempdir().unwrap();
     // a small model with the released text/audio limits (the tiny one reads only 64 tokens)
-    let model = d.path().join("model");
-    vocalis_core::testing::write_synthetic_model_dir(
-        vocalis_core::testing::SyntheticSpec {
+    let model =
+        vocalis_core::testing::shared_synthetic_model_dir(vocalis_core::testing::SyntheticSpec {
             layers: 2,
             dim: 64,
             heads: 4,
             max_audio_tokens: 605,
             max_text_tokens: 402,
             seed: 0,
-        },
-        &model,
-    );
+        });
     let refwav = vocalis_core::testing::tiny().join("ref.wav");
     let text = "This is one sentence of a long text that keeps going for a while. ".repeat(40);
     let mut child = Command::new(bin())

@@ -166,6 +166,60 @@ pub fn write_tiny_dvae(path: &Path) {
     rebuild_pth("dvae", path);
 }
 
+/// This process's scratch directory, `$TMPDIR/vocalis-tests/<pid>`, for the model directories
+/// shared by a test binary's tests. Statics are never dropped, so it outlives the process; the
+/// directories of processes that have exited are removed when the next one starts (on Linux,
+/// where `/proc` tells which are alive), so repeated runs do not fill the disk.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = std::env::temp_dir().join("vocalis-tests");
+        if Path::new("/proc/self").is_dir() {
+            for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let alive = Path::new("/proc").join(&name).exists();
+                if name.parse::<u32>().is_ok() && !alive {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        dir
+    })
+}
+
+/// A model directory under [`scratch_dir`] written once per process by `write` and shared,
+/// read-only, by every test that asks for the same `key`. Tests that change files in a model
+/// directory must write their own.
+fn shared_dir(key: &str, write: impl FnOnce(&Path)) -> PathBuf {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = scratch_dir().join(key);
+    if !done.iter().any(|k| k == key) {
+        let _ = std::fs::remove_dir_all(&dir);
+        write(&dir);
+        done.push(key.to_string());
+    }
+    dir
+}
+
+/// The tiny model directory for `variant` (see [`write_tiny_model_dir`]), shared by this
+/// process's tests.
+pub fn shared_tiny_model_dir(variant: &str) -> PathBuf {
+    shared_dir(&format!("tiny-{variant}"), |d| write_tiny_model_dir(variant, d))
+}
+
+/// The synthetic model directory for `spec` (see [`write_synthetic_model_dir`]), shared by this
+/// process's tests.
+pub fn shared_synthetic_model_dir(spec: SyntheticSpec) -> PathBuf {
+    let SyntheticSpec { layers, dim, heads, max_audio_tokens, max_text_tokens, seed } = spec;
+    let key =
+        format!("synthetic-{layers}x{dim}h{heads}-a{max_audio_tokens}-t{max_text_tokens}-s{seed}");
+    shared_dir(&key, |d| write_synthetic_model_dir(spec, d))
+}
+
 /// Shape of a synthetic model (weights from the seeded formula, no reference needed).
 #[derive(Debug, Clone, Copy)]
 pub struct SyntheticSpec {

@@ -24,17 +24,17 @@ fn synth(m: &Xtts) -> (Vec<u32>, Vec<f32>) {
 #[test]
 fn converted_directory_gives_the_same_audio() {
     let g = golden();
-    let src = tiny_model_dir("legacy");
+    let src = shared_tiny_model_dir("legacy");
     let out = tempfile::tempdir().unwrap();
     let dst = out.path().join("converted");
-    let r = convert_dir(src.path(), &dst, None, false, |_| {}).unwrap();
+    let r = convert_dir(&src, &dst, None, false, |_| {}).unwrap();
     assert_eq!(r.quantized, 0);
     for f in ["model.safetensors", "speakers.safetensors", "config.json", "vocab.json"] {
         assert!(dst.join(f).is_file(), "{f}");
     }
     // refuses to overwrite
-    assert!(convert_dir(src.path(), &dst, None, false, |_| {}).is_err());
-    let orig = Xtts::load(src.path(), &Device::Cpu).unwrap();
+    assert!(convert_dir(&src, &dst, None, false, |_| {}).is_err());
+    let orig = Xtts::load(&src, &Device::Cpu).unwrap();
     let conv = Xtts::load(&dst, &Device::Cpu).unwrap();
     assert_eq!(orig.fingerprint().unwrap(), conv.fingerprint().unwrap());
     let (codes, wav) = synth(&conv);
@@ -46,14 +46,14 @@ fn converted_directory_gives_the_same_audio() {
 #[test]
 fn q8_0_gpt_loads_and_stays_close() {
     let g = golden();
-    let src = tiny_model_dir("legacy");
+    let src = shared_tiny_model_dir("legacy");
     let out = tempfile::tempdir().unwrap();
     let dst = out.path().join("q8");
-    let r = convert_dir(src.path(), &dst, Some(GgmlDType::Q8_0), false, |_| {}).unwrap();
+    let r = convert_dir(&src, &dst, Some(GgmlDType::Q8_0), false, |_| {}).unwrap();
     assert_eq!(r.quantized, 2 * 4, "two layers × four linears");
     assert!(dst.join("gpt.gguf").is_file());
     let m = Xtts::load(&dst, &Device::Cpu).unwrap();
-    let orig = Xtts::load(src.path(), &Device::Cpu).unwrap();
+    let orig = Xtts::load(&src, &Device::Cpu).unwrap();
     assert_eq!(
         m.fingerprint().unwrap(),
         orig.fingerprint().unwrap(),

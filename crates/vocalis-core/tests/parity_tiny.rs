@@ -14,19 +14,11 @@ use vocalis_core::models::Xtts;
 use vocalis_core::models::xtts::{CloneOptions, Conditioning};
 use vocalis_core::sampling::SamplingParams;
 
-struct Loaded {
-    _dir: tempfile::TempDir,
-    model: Xtts,
-}
-
 fn model() -> &'static Xtts {
-    static M: OnceLock<Loaded> = OnceLock::new();
-    &M.get_or_init(|| {
-        let dir = tiny_model_dir("legacy");
-        let model = Xtts::load(dir.path(), &Device::Cpu).expect("tiny model loads");
-        Loaded { _dir: dir, model }
+    static M: OnceLock<Xtts> = OnceLock::new();
+    M.get_or_init(|| {
+        Xtts::load(&shared_tiny_model_dir("legacy"), &Device::Cpu).expect("tiny model loads")
     })
-    .model
 }
 
 fn golden_cond() -> Conditioning {

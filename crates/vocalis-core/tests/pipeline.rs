@@ -12,19 +12,9 @@ use vocalis_core::models::Xtts;
 use vocalis_core::models::xtts::{CloneOptions, Conditioning};
 use vocalis_core::pipeline::{Event, SynthesisOptions, synthesize, text_chunks};
 
-struct Loaded {
-    _dir: tempfile::TempDir,
-    model: Xtts,
-}
-
 fn model() -> &'static Xtts {
-    static M: OnceLock<Loaded> = OnceLock::new();
-    &M.get_or_init(|| {
-        let dir = tiny_model_dir("legacy");
-        let model = Xtts::load(dir.path(), &Device::Cpu).unwrap();
-        Loaded { _dir: dir, model }
-    })
-    .model
+    static M: OnceLock<Xtts> = OnceLock::new();
+    M.get_or_init(|| Xtts::load(&shared_tiny_model_dir("legacy"), &Device::Cpu).unwrap())
 }
 
 fn voice() -> Conditioning {

@@ -13,14 +13,13 @@ use vocalis_core::models::gpt_train::TrainBatch;
 use vocalis_core::training::data::{DvaeCodec, padded_slice};
 use vocalis_core::training::{TrainableGpt, grad_norm, load_state_dict, named_grads};
 
-fn setup() -> (tempfile::TempDir, TrainableGpt, Vec<f32>) {
-    let dir = tiny_model_dir("legacy");
-    let (md, weights) = load_state_dict(dir.path()).unwrap();
+fn setup() -> (TrainableGpt, Vec<f32>) {
+    let (md, weights) = load_state_dict(&shared_tiny_model_dir("legacy")).unwrap();
     let tok = vocalis_core::text::TextTokenizer::from_file(&md.vocab).unwrap();
     let cfg = GptConfig::new(&md.config, tok.number_tokens(), tok.start_id(), tok.stop_id());
     let mel_stats = vec_f32(&weights["mel_stats"]);
     let tg = TrainableGpt::from_tensors(&cfg, &weights, &Device::Cpu).unwrap();
-    (dir, tg, mel_stats)
+    (tg, mel_stats)
 }
 
 fn close(what: &str, a: f64, b: f64, tol: f64) {
@@ -31,7 +30,7 @@ fn close(what: &str, a: f64, b: f64, tol: f64) {
 #[test]
 fn dvae_mel_and_codes_match_the_reference() {
     let g = golden();
-    let (_d, _tg, mel_stats) = setup();
+    let (_tg, mel_stats) = setup();
     let dvae_path = tempfile::tempdir().unwrap();
     let p = dvae_path.path().join("dvae.pth");
     write_tiny_dvae(&p);
@@ -52,7 +51,7 @@ fn losses_and_gradients_match_the_reference() {
     let g = golden();
     let j = golden_json();
     let t = &j["train"];
-    let (_d, tg, mel_stats) = setup();
+    let (tg, mel_stats) = setup();
     // the conditioning slice's style mel, from audio
     let rel = vocalis_core::audio::load_audio(tiny().join("ref.wav"), 22050, None).unwrap();
     let cond = padded_slice(&rel, 2560, 66150, 132_300);

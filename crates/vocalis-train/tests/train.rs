@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use vocalis_core::candle::{Device, Tensor};
-use vocalis_core::testing::{SyntheticSpec, write_synthetic_model_dir};
+use vocalis_core::testing::{SyntheticSpec, shared_synthetic_model_dir};
 use vocalis_train::config::TrainConfig;
 use vocalis_train::trainer::{Outcome, Trainer};
 use vocalis_train::{checkpoint, dataset, load_models};
@@ -20,26 +20,20 @@ fn dataset_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/espeak_dataset")
 }
 
-fn model_dir(root: &Path) -> PathBuf {
-    let d = root.join("model");
-    if !d.join("model.safetensors").is_file() {
-        write_synthetic_model_dir(
-            SyntheticSpec {
-                layers: 2,
-                dim: 64,
-                heads: 4,
-                max_audio_tokens: 128,
-                max_text_tokens: 64,
-                seed: 0,
-            },
-            &d,
-        );
-    }
-    d
+/// The small synthetic base model, shared read-only by this file's tests.
+fn model_dir() -> PathBuf {
+    shared_synthetic_model_dir(SyntheticSpec {
+        layers: 2,
+        dim: 64,
+        heads: 4,
+        max_audio_tokens: 128,
+        max_text_tokens: 64,
+        seed: 0,
+    })
 }
 
 fn write_config(root: &Path, extra_training: &str, samples_every: usize) -> PathBuf {
-    let model = model_dir(root);
+    let model = model_dir();
     let cfg = format!(
         r#"version = 1
 [model]
@@ -140,11 +134,11 @@ fn tb_scalars(run: &Path, tag: &str) -> Vec<(i64, f32)> {
 #[test]
 fn loss_falls_and_outputs_appear() {
     let td = tempfile::tempdir().unwrap();
-    let cfg = write_config(td.path(), "epochs = 20\ndropout = 0.1", 10);
+    let cfg = write_config(td.path(), "epochs = 10\ndropout = 0.1", 5);
     let (o, st) = run_fit(&cfg, None);
     assert_eq!(o, Outcome::Finished);
-    assert_eq!(st.epoch, 20);
-    assert!(st.step >= 200, "{} steps", st.step);
+    assert_eq!(st.epoch, 10);
+    assert!(st.step >= 100, "{} steps", st.step);
     let run = td.path().join("runs/test");
     let eval = tb_scalars(&run, "eval/loss");
     let train = tb_scalars(&run, "train/loss");
@@ -173,11 +167,11 @@ fn loss_falls_and_outputs_appear() {
         .map(|e| e.file_name().into_string().unwrap())
         .collect();
     assert!(
-        samples.contains(&"epoch_0010_0.wav".to_string())
-            && samples.contains(&"epoch_0020_0.wav".to_string()),
+        samples.contains(&"epoch_0005_0.wav".to_string())
+            && samples.contains(&"epoch_0010_0.wav".to_string()),
         "{samples:?}"
     );
-    let wav = vocalis_core::audio::read_audio(td.path().join("out/samples/epoch_0020_0.wav"), None)
+    let wav = vocalis_core::audio::read_audio(td.path().join("out/samples/epoch_0010_0.wav"), None)
         .unwrap();
     assert_eq!(wav.sample_rate_hz, 24000);
     assert!(wav.frames() > 0);

@@ -19,25 +19,14 @@ use vocalis_server::{AppState, Server, ServerConfig};
 /// The built-in speaker of the tiny model.
 pub const SPEAKER: &str = "tiny_speaker";
 
-struct Shared {
-    _dir: tempfile::TempDir,
-    model: Arc<Xtts>,
-}
-
-fn shared() -> &'static Shared {
-    static S: OnceLock<Shared> = OnceLock::new();
-    S.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let model_dir = dir.path().join("tiny");
-        vocalis_core::testing::write_tiny_model_dir("legacy", &model_dir);
-        let model = Xtts::load(&model_dir, &Device::Cpu).expect("tiny model loads");
-        Shared { _dir: dir, model: Arc::new(model) }
-    })
-}
-
 /// The shared tiny model.
 pub fn model() -> Arc<Xtts> {
-    Arc::clone(&shared().model)
+    static M: OnceLock<Arc<Xtts>> = OnceLock::new();
+    let m = M.get_or_init(|| {
+        let dir = vocalis_core::testing::shared_tiny_model_dir("legacy");
+        Arc::new(Xtts::load(&dir, &Device::Cpu).expect("tiny model loads"))
+    });
+    Arc::clone(m)
 }
 
 /// A running server; dropping it without [`TestServer::shutdown`] leaves the task to the runtime.
