@@ -31,14 +31,6 @@ pub struct ConvertReport {
     pub bytes: u64,
 }
 
-/// HF `Conv1D` weights of the GPT blocks that may be quantized (`[in, out]` in the checkpoint).
-fn is_block_linear(name: &str) -> bool {
-    name.starts_with("gpt.gpt.h.")
-        && [".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"]
-            .iter()
-            .any(|s| name.ends_with(s))
-}
-
 /// Converts `src` into `out` (which must not exist unless `overwrite`). `progress` receives a
 /// short description of each stage.
 pub fn convert_dir(
@@ -129,8 +121,8 @@ pub fn write_converted(
         };
         let t = t.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?;
         match quantize {
-            Some(q) if is_block_linear(&k.name) => {
-                let w = t.t()?.contiguous()?; // [in, out] → [out, in]
+            Some(q) if crate::nn::linear::is_conv1d_hf_weight(&k.name) => {
+                let w = crate::nn::linear::transpose_2d(&t)?; // [in, out] → [out, in]
                 let qt = QTensor::quantize(&w, q).map_err(|e| {
                     Error::Invalid(format!(
                         "cannot quantize {} ({:?}) to {q:?}: {e}",

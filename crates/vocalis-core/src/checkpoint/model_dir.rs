@@ -109,27 +109,114 @@ impl ModelDir {
                 let mut expected = xtts_keys(gpt, wn);
                 expected.retain(|k| !provided_elsewhere.contains(&k.name));
                 let map = validate_state_dict(&self.weights, raw, &expected)?;
-                let map = if device.is_cpu() {
-                    map
-                } else {
-                    map.into_iter()
-                        .map(|(k, t)| Ok((k, t.to_device(device)?)))
-                        .collect::<Result<HashMap<_, _>>>()?
-                };
-                Ok(VarBuilder::from_tensors(map, DType::F32, device))
+                into_var_builder(map, device)
             }
             ModelFormat::Safetensors => {
                 let mut expected = xtts_keys(gpt, WeightNormNaming::Folded);
                 expected.retain(|k| !provided_elsewhere.contains(&k.name));
                 check_safetensors(&self.weights, &expected)?;
-                // SAFETY: the file is memory-mapped read-only; see candle's documentation.
-                let vb = unsafe {
-                    VarBuilder::from_mmaped_safetensors(&[&self.weights], DType::F32, device)
-                }
-                .map_err(|e| Error::checkpoint(&self.weights, e.to_string()))?;
-                Ok(vb)
+                into_var_builder(read_safetensors(&self.weights)?, device)
             }
         }
+    }
+}
+
+/// The state dict as a VarBuilder on `device`, with the GPT's `Conv1D` weights laid out for
+/// inference first (on the CPU, one tensor at a time).
+fn into_var_builder(
+    mut map: HashMap<String, Tensor>,
+    device: &Device,
+) -> Result<VarBuilder<'static>> {
+    crate::nn::linear::relayout_conv1d_hf_weights(&mut map)?;
+    let map = if device.is_cpu() {
+        map
+    } else {
+        map.into_iter()
+            .map(|(k, t)| Ok((k, t.to_device(device)?)))
+            .collect::<Result<HashMap<_, _>>>()?
+    };
+    Ok(VarBuilder::from_tensors(map, DType::F32, device))
+}
+
+/// Every tensor of a safetensors file, on the CPU. The header is read through a memory map; f32
+/// data is read with `pread` straight into the tensors' buffers (no page faults on a mapping, no
+/// second resident copy), other dtypes are copied out of the map, whose pages are then handed
+/// back to the kernel.
+fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>> {
+    use candle::safetensors::Load;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: read-only map of a file nothing here writes.
+    let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| {
+        Error::checkpoint(path, format!("corrupt or truncated safetensors file ({e})"))
+    })?;
+    let mut map = HashMap::new();
+    let mut scratch = Vec::new();
+    for (name, view) in st.tensors() {
+        let offset = (view.data().as_ptr() as usize - mmap.as_ptr() as usize) as u64;
+        let conv1d = crate::nn::linear::is_conv1d_hf_weight(&name);
+        let t = match read_f32_at(&file, offset, &view, conv1d.then_some(&mut scratch)) {
+            Some(r) => r.map_err(|e| Error::io(path, e))?,
+            None => {
+                let t = view
+                    .load(&Device::Cpu)
+                    .map_err(|e| Error::checkpoint(path, format!("tensor {name}: {e}")))?;
+                super::pth::release_pages(&mmap, view.data());
+                t
+            }
+        };
+        map.insert(name, t);
+    }
+    Ok(map)
+}
+
+/// An f32 tensor read from `file` at `offset` into its own buffer; `None` for other dtypes or
+/// where positioned reads are unavailable. With `transpose_via`, a GPT `Conv1D` weight `[in,
+/// out]` is read into that reused buffer and laid out as `[out, in]` (returned as the `[in, out]`
+/// view of it that [`crate::nn::Linear::load_conv1d_hf`] takes as is).
+fn read_f32_at(
+    file: &std::fs::File,
+    offset: u64,
+    view: &safetensors::tensor::TensorView,
+    transpose_via: Option<&mut Vec<f32>>,
+) -> Option<std::io::Result<Tensor>> {
+    #[cfg(all(unix, target_endian = "little"))]
+    {
+        use std::os::unix::fs::FileExt;
+        if view.dtype() != safetensors::Dtype::F32 {
+            return None;
+        }
+        let shape = view.shape();
+        let n: usize = shape.iter().product();
+        let read = |v: &mut [f32]| {
+            // SAFETY: any bytes are a valid f32; the slice covers exactly the elements of `v`.
+            let bytes =
+                unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), n * 4) };
+            file.read_exact_at(bytes, offset)
+        };
+        let t = match (transpose_via, shape) {
+            (Some(scratch), &[rows, cols]) => {
+                scratch.resize(n, 0.0);
+                read(&mut scratch[..n]).and_then(|()| {
+                    let dst = crate::nn::linear::transpose_f32(&scratch[..n], rows, cols);
+                    Tensor::from_vec(dst, (cols, rows), &Device::Cpu)
+                        .and_then(|t| t.t())
+                        .map_err(std::io::Error::other)
+                })
+            }
+            _ => {
+                let mut v = crate::nn::weight_buffer(n);
+                read(&mut v).and_then(|()| {
+                    Tensor::from_vec(v, shape, &Device::Cpu).map_err(std::io::Error::other)
+                })
+            }
+        };
+        Some(t)
+    }
+    #[cfg(not(all(unix, target_endian = "little")))]
+    {
+        let _ = (file, offset, view, transpose_via);
+        None
     }
 }
 

@@ -174,6 +174,10 @@ impl PthArchive {
         };
         let t = bytes_to_tensor(&data, info.dtype, &info.shape, device)
             .map_err(|e| ck(&self.path, format!("tensor {name}: {e}")))?;
+        drop(data);
+        if numel > 0 {
+            release_pages(&self.mmap, &bytes[info.offset * es..span * es]);
+        }
         Ok(t)
     }
 
@@ -184,6 +188,25 @@ impl PthArchive {
             .map(|i| Ok((i.path.join("."), self.read(i, device)?)))
             .collect()
     }
+}
+
+/// Hands the pages of `part` (a slice of `map`) back to the kernel once they have been copied
+/// out, so that a model's weights are not resident twice (once mapped, once in tensors) while
+/// it loads. The map is read-only and file-backed: a later access faults the same bytes in again
+/// from the page cache. A no-op where `madvise` is unavailable.
+pub(crate) fn release_pages(map: &memmap2::Mmap, part: &[u8]) {
+    #[cfg(unix)]
+    {
+        let offset = part.as_ptr() as usize - map.as_ptr() as usize;
+        debug_assert!(offset + part.len() <= map.len());
+        // SAFETY: MADV_DONTNEED on a read-only, never-written file mapping only drops the
+        // process's page-table entries; the contents seen afterwards are the file's, unchanged.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, part.len())
+        };
+    }
+    #[cfg(not(unix))]
+    let _ = (map, part);
 }
 
 /// Unpickles a `data.pkl` (data only; nothing is executed).

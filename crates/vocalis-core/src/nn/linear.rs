@@ -4,9 +4,83 @@
 //! Weights are kept in the `nn.Linear` layout `[out, in]`; HF GPT-2 `Conv1D` weights (`[in,
 //! out]`) are transposed once at load, which also puts them on candle's faster `x · Wᵀ` path.
 
+use std::collections::HashMap;
+
 use candle::quantized::{GgmlDType, QMatMul, QTensor};
-use candle::{Module, Result, Tensor};
+use candle::{CpuStorage, Device, Module, Result, Storage, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
+
+/// Whether `name` is the weight of one of the GPT's HF `Conv1D` layers (stored `[in, out]`).
+pub fn is_conv1d_hf_weight(name: &str) -> bool {
+    name.starts_with("gpt.gpt.h.")
+        && [".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight", ".mlp.c_proj.weight"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// Lays the GPT's `Conv1D` weights of a state dict out as `[out, in]` in memory, in place, one
+/// tensor at a time (so the state dict never exists twice). Each stays an `[in, out]`-shaped
+/// view, which [`Linear::load_conv1d_hf`] then takes as it is.
+pub fn relayout_conv1d_hf_weights(map: &mut HashMap<String, Tensor>) -> Result<()> {
+    let names: Vec<String> = map.keys().filter(|k| is_conv1d_hf_weight(k)).cloned().collect();
+    for name in names {
+        let w = map.remove(&name).expect("key listed above");
+        let w = if w.rank() == 2 && !w.t()?.is_contiguous() { transpose_2d(&w)?.t()? } else { w };
+        map.insert(name, w);
+    }
+    Ok(())
+}
+
+/// The transpose of a 2-D tensor, contiguous. On the CPU, f32 goes through [`transpose_f32`]
+/// (candle's strided copy moves one element at a time, which made the GPT's 1.5 GB of `Conv1D`
+/// weights the slowest part of loading a model).
+pub fn transpose_2d(w: &Tensor) -> Result<Tensor> {
+    let (rows, cols) = w.dims2()?;
+    let fast = {
+        let (storage, layout) = w.storage_and_layout();
+        match (&*storage, layout.contiguous_offsets()) {
+            (Storage::Cpu(CpuStorage::F32(src)), Some((a, b))) => {
+                Some(transpose_f32(&src[a..b], rows, cols))
+            }
+            _ => None,
+        }
+    };
+    match fast {
+        Some(dst) => Tensor::from_vec(dst, (cols, rows), &Device::Cpu),
+        None => w.t()?.contiguous(),
+    }
+}
+
+/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix, in a new weight buffer,
+/// copied by tiles over the rayon pool.
+pub fn transpose_f32(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    /// Source columns per task (= destination rows), and source rows per tile.
+    const COLS: usize = 64;
+    const ROWS: usize = 16;
+    assert_eq!(src.len(), rows * cols, "transpose of a {rows}×{cols} matrix");
+    let mut dst = crate::nn::weight_buffer(rows * cols);
+    // a task fills COLS destination rows from a strip of source columns, a ROWS × COLS tile at
+    // a time, turned in a local buffer so that both the reads and the writes are contiguous runs
+    dst.par_chunks_mut(COLS * rows).enumerate().for_each(|(t, out)| {
+        let c0 = t * COLS;
+        let nc = out.len() / rows;
+        let mut tile = [[0f32; ROWS]; COLS];
+        for r0 in (0..rows).step_by(ROWS) {
+            let nr = ROWS.min(rows - r0);
+            for dr in 0..nr {
+                let row = &src[(r0 + dr) * cols + c0..][..nc];
+                for (c, v) in row.iter().enumerate() {
+                    tile[c][dr] = *v;
+                }
+            }
+            for (c, col) in tile.iter().enumerate().take(nc) {
+                out[c * rows + r0..][..nr].copy_from_slice(&col[..nr]);
+            }
+        }
+    });
+    dst
+}
 
 /// `y = x Wᵀ + b`.
 #[derive(Debug, Clone)]
@@ -46,7 +120,8 @@ impl Linear {
     /// for inference; a view of trainable variables, so optimizer updates stay visible).
     pub fn load_conv1d_hf(vb: &VarBuilder, in_dim: usize, out_dim: usize) -> Result<Self> {
         let w = vb.get((in_dim, out_dim), "weight")?;
-        let weight = if w.is_variable() { w.t()? } else { w.t()?.contiguous()? };
+        let weight =
+            if w.is_variable() || w.t()?.is_contiguous() { w.t()? } else { transpose_2d(&w)? };
         let bias = Some(vb.get(out_dim, "bias")?);
         Ok(Linear::Float { weight, bias })
     }
@@ -120,5 +195,47 @@ impl Module for Linear {
         let mut shape = lead;
         shape.push(out);
         y.reshape(shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiled_transpose_equals_candles() {
+        for (r, c) in [(1, 1), (3, 70), (37, 33), (64, 96), (100, 7)] {
+            let v: Vec<f32> = (0..r * c).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w = Tensor::from_vec(v, (r, c), &Device::Cpu).unwrap();
+            let ours = transpose_2d(&w).unwrap();
+            assert!(ours.is_contiguous());
+            let theirs = w.t().unwrap().contiguous().unwrap();
+            assert_eq!(ours.to_vec2::<f32>().unwrap(), theirs.to_vec2::<f32>().unwrap(), "{r}×{c}");
+        }
+    }
+
+    #[test]
+    fn relaid_out_conv1d_weights_load_to_the_same_linear() {
+        let w: Vec<f32> = (0..12 * 20).map(|i| i as f32).collect();
+        let w = Tensor::from_vec(w, (12, 20), &Device::Cpu).unwrap();
+        let b = Tensor::zeros(20, candle::DType::F32, &Device::Cpu).unwrap();
+        let name = "gpt.gpt.h.3.mlp.c_fc";
+        let mut map = HashMap::new();
+        map.insert(format!("{name}.weight"), w.clone());
+        map.insert(format!("{name}.bias"), b);
+        map.insert("gpt.text_head.weight".to_string(), w.clone());
+        let plain = VarBuilder::from_tensors(map.clone(), candle::DType::F32, &Device::Cpu);
+        relayout_conv1d_hf_weights(&mut map).unwrap();
+        let moved = &map[&format!("{name}.weight")];
+        assert_eq!(moved.dims(), [12, 20]);
+        assert!(moved.t().unwrap().is_contiguous(), "stored as [out, in]");
+        assert!(map["gpt.text_head.weight"].is_contiguous(), "other weights untouched");
+        let relaid = VarBuilder::from_tensors(map, candle::DType::F32, &Device::Cpu);
+        let a = Linear::load_conv1d_hf(&plain.pp(name), 12, 20).unwrap();
+        let b = Linear::load_conv1d_hf(&relaid.pp(name), 12, 20).unwrap();
+        let (a, b) = (a.weight().unwrap(), b.weight().unwrap());
+        assert_eq!(a.dims(), [20, 12]);
+        assert_eq!(a.to_vec2::<f32>().unwrap(), b.to_vec2::<f32>().unwrap());
+        assert_eq!(a.to_vec2::<f32>().unwrap(), w.t().unwrap().to_vec2::<f32>().unwrap());
     }
 }

@@ -60,3 +60,23 @@ impl Dropout {
         x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
     }
 }
+
+/// A zeroed f32 buffer for `n` weights that live as long as the model. On Linux its memory is
+/// advised for transparent huge pages (where the system leaves that to `madvise`): a model's
+/// gigabytes then fault in 2 MiB at a time rather than 4 KiB, which made page faults the
+/// largest cost of loading, and the weights streamed per token take fewer TLB misses.
+pub(crate) fn weight_buffer(n: usize) -> Vec<f32> {
+    let v = vec![0f32; n];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let addr = v.as_ptr() as usize;
+        let (start, end) = (addr.next_multiple_of(HUGE), (addr + n * 4) / HUGE * HUGE);
+        if end > start {
+            // SAFETY: the range lies inside the vector's allocation; MADV_HUGEPAGE changes only
+            // how the kernel backs it, not its contents.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    v
+}
