@@ -179,7 +179,7 @@ def main() -> int:
         info = build_model(model, args.stop_after)
         print(info, flush=True)
     vocalis = ROOT / "target/release/vocalis"
-    run(["cargo", "build", "--release", "-q", "-p", "vocalis-cli"])
+    run(["cargo", "build", "--release", "-q", "--workspace", "--bins"])  # workspace features, as the tests build
     for name, q in (("st", None), ("q8_0", "q8_0"), ("q4k", "q4k")):
         d = work / f"model-{name}"
         if not d.is_dir():
