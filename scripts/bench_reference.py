@@ -230,7 +230,7 @@ def main() -> int:
     bw = [r["read_bandwidth_gbs"] for r in rows.values() if r.get("read_bandwidth_gbs")]
     if bw:
         lines += ["", f"Memory read bandwidth measured by `vocalis bench` ({args.threads} threads streaming 512 MiB "
-                  f"through the GPT's AVX-512 dot kernel, best of 5): {min(bw):.1f}-{max(bw):.1f} GB/s."]
+                  f"through the GPT's dot kernel (AVX-512 or AVX2, as the CPU has), best of 5): {min(bw):.1f}-{max(bw):.1f} GB/s."]
     codes = rows["reference (PyTorch f32, model.pth)"].get("codes")
     lines += ["", f"Codes generated: {codes} (reference); Vocalis: "
               + ", ".join(f"{k}: {v.get('codes')}" for k, v in rows.items() if k.startswith("Vocalis")), "",
