@@ -114,8 +114,7 @@ impl ModelDir {
             ModelFormat::Safetensors => {
                 let mut expected = xtts_keys(gpt, WeightNormNaming::Folded);
                 expected.retain(|k| !provided_elsewhere.contains(&k.name));
-                check_safetensors(&self.weights, &expected)?;
-                into_var_builder(read_safetensors(&self.weights)?, device)
+                into_var_builder(read_safetensors(&self.weights, &expected)?, device)
             }
         }
     }
@@ -138,11 +137,14 @@ fn into_var_builder(
     Ok(VarBuilder::from_tensors(map, DType::F32, device))
 }
 
-/// Every tensor of a safetensors file, on the CPU. The header is read through a memory map; f32
-/// data is read with `pread` straight into the tensors' buffers (no page faults on a mapping, no
-/// second resident copy), other dtypes are copied out of the map, whose pages are then handed
-/// back to the kernel.
-fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>> {
+/// Every tensor of a safetensors file, on the CPU, once its header has been checked against the
+/// `expected` keys and shapes. The header is read through a memory map; f32 data is read with
+/// `pread` straight into the tensors' buffers (no page faults on a mapping, no second resident
+/// copy), other dtypes are copied out of the map, whose pages are then handed back to the kernel.
+fn read_safetensors(
+    path: &Path,
+    expected: &[super::arch::KeySpec],
+) -> Result<HashMap<String, Tensor>> {
     use candle::safetensors::Load;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: read-only map of a file nothing here writes.
@@ -150,6 +152,7 @@ fn read_safetensors(path: &Path) -> Result<HashMap<String, Tensor>> {
     let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| {
         Error::checkpoint(path, format!("corrupt or truncated safetensors file ({e})"))
     })?;
+    check_safetensors(path, &st, expected)?;
     let mut map = HashMap::new();
     let mut scratch = Vec::new();
     for (name, view) in st.tensors() {
@@ -220,13 +223,12 @@ fn read_f32_at(
     }
 }
 
-fn check_safetensors(path: &Path, expected: &[super::arch::KeySpec]) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    // SAFETY: read-only map.
-    let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| {
-        Error::checkpoint(path, format!("corrupt or truncated safetensors file ({e})"))
-    })?;
+/// A one-line error naming the missing or mis-shaped tensors of `st` (the file `path`).
+fn check_safetensors(
+    path: &Path,
+    st: &safetensors::SafeTensors,
+    expected: &[super::arch::KeySpec],
+) -> Result<()> {
     let mut problems = Vec::new();
     for k in expected.iter().filter(|k| k.dtype == KeyDType::Float) {
         match st.tensor(&k.name) {
