@@ -160,3 +160,25 @@ fn a_ten_minute_reference_uses_only_the_configured_seconds() {
     let c = model().condition_on_files(&[long], &opts).unwrap();
     assert_eq!(c.gpt_cond_latent.dims(), &[1, 32, 64]);
 }
+
+#[test]
+fn gpt_step_on_slices_equals_the_tensor_pass() {
+    use candle::IndexOp;
+    use vocalis_core::models::gpt::TrainOpts;
+    let (m, v) = (model(), voice());
+    let gpt = &m.gpt;
+    let ids = m.tokenize("Hello there, how are you?", "en").unwrap();
+    let (mut fast, mut slow) = (gpt.new_cache().unwrap(), gpt.new_cache().unwrap());
+    gpt.prefill(&mut fast, &v.gpt_cond_latent, &ids).unwrap();
+    gpt.prefill(&mut slow, &v.gpt_cond_latent, &ids).unwrap();
+    for (i, code) in [5u32, 9, 13, 2, 40].into_iter().enumerate() {
+        let a = gpt.step(&mut fast, code, i + 1).unwrap();
+        let x = gpt.mel_embed(&[code], i + 1).unwrap();
+        let h = gpt.transformer(&x, Some(&mut slow), None, TrainOpts::default()).unwrap();
+        let b = gpt.final_norm(&h.i((.., 0, ..)).unwrap()).unwrap();
+        assert_eq!(a.dims(), b.dims());
+        let d = max_abs_diff("step latent", &vec_f32(&a), &vec_f32(&b));
+        assert!(d < 1e-4, "position {}: {d}", i + 1);
+    }
+    assert_eq!(fast.len(), slow.len());
+}

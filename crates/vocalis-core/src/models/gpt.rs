@@ -125,6 +125,89 @@ impl Block {
     }
 }
 
+/// Buffers of one position's pass through the blocks on the CPU ([`Gpt::step`]).
+struct RowScratch {
+    h: Vec<f32>,
+    qkv: Vec<f32>,
+    att: Vec<f32>,
+    o: Vec<f32>,
+    f: Vec<f32>,
+}
+
+impl Block {
+    /// One new position `x` (`[D]`, f32, on the CPU) through the block, in place: the same
+    /// operations as [`Block::forward`] with a single query, on slices (layer norms, the four
+    /// linears, attention over the cache and GELU without a tensor op each). Its keys and
+    /// values are written to `cache` at its current end.
+    fn forward_row(
+        &self,
+        x: &mut [f32],
+        layer: usize,
+        cache: &mut KvCache,
+        s: &mut RowScratch,
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let d = x.len();
+        let hd = d / self.heads;
+        if !self.ln_1.forward_row(x, &mut s.h) {
+            candle::bail!("layer norm weights are not f32 on the CPU")
+        }
+        self.c_attn.forward_row(&s.h, &mut s.qkv)?;
+        cache.write_row(layer, &s.qkv[d..2 * d], &s.qkv[2 * d..])?;
+        let len = cache.len() + 1;
+        let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        let (kt, vt) = cache.layer(layer);
+        let cap = kt.dim(2)?;
+        let q = &s.qkv[..d];
+        let done = crate::nn::with_cpu_f32(kt, |k| {
+            crate::nn::with_cpu_f32(vt, |v| {
+                s.att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+                    let qh = &q[head * hd..(head + 1) * hd];
+                    let base = head * cap * hd;
+                    let mut p: Vec<f32> = (0..len)
+                        .map(|j| crate::nn::gemv::dot(qh, &k[base + j * hd..][..hd]) * scale)
+                        .collect();
+                    let max = p.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+                    let mut sum = 0f32;
+                    for v in p.iter_mut() {
+                        *v = (*v - max).exp();
+                        sum += *v;
+                    }
+                    out.fill(0.0);
+                    for (j, pj) in p.iter().enumerate() {
+                        let w = pj / sum;
+                        for (o, vv) in out.iter_mut().zip(&v[base + j * hd..][..hd]) {
+                            *o += w * vv;
+                        }
+                    }
+                })
+            })
+        })
+        .flatten();
+        if done.is_none() {
+            candle::bail!("KV cache is not f32 on the CPU")
+        }
+        self.c_proj.forward_row(&s.att, &mut s.o)?;
+        x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
+        if !self.ln_2.forward_row(x, &mut s.h) {
+            candle::bail!("layer norm weights are not f32 on the CPU")
+        }
+        self.c_fc.forward_row(&s.h, &mut s.f)?;
+        s.f.par_chunks_mut(512).for_each(|c| {
+            for v in c {
+                let u = *v;
+                *v = 0.5 * u * (1.0 + (GELU_C * u * (1.0 + 0.044715 * u * u)).tanh());
+            }
+        });
+        self.mlp_proj.forward_row(&s.f, &mut s.o)?;
+        x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
+        Ok(())
+    }
+}
+
+/// `sqrt(2/π)`, of `gelu_new`.
+const GELU_C: f32 = 0.797_884_6;
+
 /// An additive causal mask `[1, 1, t, offset + t]` for `t` new queries after `offset` cached
 /// positions (0 where attended, −inf elsewhere).
 pub fn causal_mask(t: usize, offset: usize, dtype: DType, device: &Device) -> Result<Tensor> {
@@ -354,6 +437,23 @@ impl Gpt {
     /// latent `[1, D]`.
     pub fn step(&self, cache: &mut KvCache, code: u32, pos: usize) -> Result<Tensor> {
         let x = self.mel_embed(&[code], pos)?;
+        if self.device.is_cpu() && self.dtype == DType::F32 && !self.differentiable {
+            let d = self.cfg.model_dim;
+            let mut row = x.flatten_all()?.to_vec1::<f32>()?;
+            let mut s = RowScratch {
+                h: vec![0.0; d],
+                qkv: vec![0.0; 3 * d],
+                att: vec![0.0; d],
+                o: vec![0.0; d],
+                f: vec![0.0; 4 * d],
+            };
+            for (i, b) in self.blocks.iter().enumerate() {
+                b.forward_row(&mut row, i, cache, &mut s)?;
+            }
+            cache.advance(1);
+            let h = self.ln_f.forward(&Tensor::from_vec(row, (1, d), &self.device)?)?;
+            return self.final_norm(&h);
+        }
         let h = self.transformer(&x, Some(cache), None, TrainOpts::default())?;
         self.final_norm(&h.i((.., 0, ..))?)
     }

@@ -18,6 +18,7 @@ use crate::checkpoint::{ModelDir, Speakers, load_speakers};
 use crate::error::{Error, Result};
 use crate::sampling::{SamplingParams, select_token};
 use crate::text::TextTokenizer;
+use crate::util::in_pool;
 
 /// Minimum usable reference audio per conditioning chunk (`MIN_AUDIO_SECONDS`).
 pub const MIN_AUDIO_SECONDS: f64 = 0.33;
@@ -333,7 +334,7 @@ impl Xtts {
                     }
                 }
             }
-            let e = self.speaker_embedding(&a)?;
+            let e = in_pool(|| self.speaker_embedding(&a))?;
             spk_sum = Some(match spk_sum {
                 Some(s) => (s + e)?,
                 None => e,
@@ -342,7 +343,7 @@ impl Xtts {
         }
         let spk = (spk_sum.expect("at least one reference") / refs.len() as f64)?;
         let gpt_cond_latent =
-            self.gpt_cond_latents(&full, opts.gpt_cond_secs, opts.gpt_cond_chunk_secs)?;
+            in_pool(|| self.gpt_cond_latents(&full, opts.gpt_cond_secs, opts.gpt_cond_chunk_secs))?;
         Ok(Conditioning { gpt_cond_latent, speaker_embedding: spk.reshape((1, 512, 1))? })
     }
 
@@ -401,7 +402,16 @@ impl Xtts {
         let cfg = &self.gpt_cfg;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut cache = self.gpt.new_cache()?;
-        let mut latent = self.gpt.prefill(&mut cache, &cond.gpt_cond_latent, text_ids)?; // [1, D]
+        // [1, D] latent and its mel logits; each model pass runs on the rayon pool (see
+        // `util::in_pool`)
+        let logits_of = |latent: &Tensor| -> Result<Vec<f32>> {
+            Ok(self.gpt.mel_logits(latent)?.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?)
+        };
+        let (mut latent, mut logits) = in_pool(|| {
+            let l = self.gpt.prefill(&mut cache, &cond.gpt_cond_latent, text_ids)?;
+            let lg = logits_of(&l)?;
+            Ok::<_, Error>((l, lg))
+        })?;
         // HF input_ids: the fake prompt ids (1) and START_AUDIO are part of the penalised history.
         let mut history: Vec<u32> = vec![1, cfg.start_audio_token];
         let mut codes = Vec::new();
@@ -409,12 +419,6 @@ impl Xtts {
         let mut stopped = false;
         for step in 0..cfg.max_gen_tokens() {
             latents.push(latent.clone());
-            let mut logits = self
-                .gpt
-                .mel_logits(&latent)?
-                .flatten_all()?
-                .to_dtype(DType::F32)?
-                .to_vec1::<f32>()?;
             let code = select_token(&mut logits, &history, params, &mut rng);
             codes.push(code);
             history.push(code);
@@ -428,7 +432,11 @@ impl Xtts {
             if step + 1 == cfg.max_gen_tokens() {
                 break;
             }
-            latent = self.gpt.step(&mut cache, code, step + 1)?;
+            (latent, logits) = in_pool(|| {
+                let l = self.gpt.step(&mut cache, code, step + 1)?;
+                let lg = logits_of(&l)?;
+                Ok::<_, Error>((l, lg))
+            })?;
         }
         // The latent of the last code is only needed when generation hit the limit without STOP
         // — and the reference drops it then too (latents are START, c_1 … c_{L−1}).
@@ -462,7 +470,7 @@ impl Xtts {
 
     /// HiFi-GAN: latents `[L, D]` and speaker embedding → 24 kHz samples.
     pub fn decode(&self, latents: &Tensor, speaker_embedding: &Tensor) -> Result<Vec<f32>> {
-        let wav = self.hifigan.decode(latents, &speaker_embedding.flatten_all()?)?;
+        let wav = in_pool(|| self.hifigan.decode(latents, &speaker_embedding.flatten_all()?))?;
         Ok(wav.to_dtype(DType::F32)?.to_vec1::<f32>()?)
     }
 }

@@ -71,6 +71,21 @@ impl KvCache {
         Ok((self.k[layer].narrow(2, 0, self.len + t)?, self.v[layer].narrow(2, 0, self.len + t)?))
     }
 
+    /// Writes one position's keys and values of `layer` (each `[H·hd]`, head-major) at the
+    /// current end, like [`KvCache::append`] with `t = 1`.
+    pub fn write_row(&mut self, layer: usize, k: &[f32], v: &[f32]) -> Result<()> {
+        let (_, heads, _, hd) = self.k[layer].dims4()?;
+        let dev = self.k[layer].device().clone();
+        let k = Tensor::from_slice(k, (1, heads, 1, hd), &dev)?.to_dtype(self.k[layer].dtype())?;
+        let v = Tensor::from_slice(v, (1, heads, 1, hd), &dev)?.to_dtype(self.v[layer].dtype())?;
+        self.append(layer, &k, &v).map(|_| ())
+    }
+
+    /// The whole key and value buffers of `layer` (`[B, H, capacity, hd]`).
+    pub fn layer(&self, layer: usize) -> (&Tensor, &Tensor) {
+        (&self.k[layer], &self.v[layer])
+    }
+
     /// Commits `t` positions written by [`KvCache::append`] in every layer.
     pub fn advance(&mut self, t: usize) {
         self.len += t;

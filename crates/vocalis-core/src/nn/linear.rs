@@ -148,6 +148,42 @@ impl Linear {
         }
     }
 
+    /// `y = W x + b` for one f32 row `x` on the CPU, with the kernels [`Module::forward`] uses
+    /// for one row (other weights go through `forward`).
+    pub fn forward_row(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
+        use super::with_cpu_f32;
+        let done = match self {
+            Linear::Float { weight, bias } => with_cpu_f32(weight, |w| {
+                let mut run = |b: Option<&[f32]>| super::gemv::gemv(w, x, b, y);
+                match bias {
+                    Some(b) => with_cpu_f32(b, |b| run(Some(b))).is_some(),
+                    None => {
+                        run(None);
+                        true
+                    }
+                }
+            })
+            .unwrap_or(false),
+            Linear::Quantized { weight: QMatMul::QTensor(q), bias, .. }
+                if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() =>
+            {
+                super::q8::gemv(&q.data()?, &super::q8::quantize_row(x), y);
+                match bias {
+                    Some(b) => with_cpu_f32(b, |b| y.iter_mut().zip(b).for_each(|(v, b)| *v += b))
+                        .is_some(),
+                    None => true,
+                }
+            }
+            Linear::Quantized { .. } => false,
+        };
+        if !done {
+            let t = Tensor::from_slice(x, (1, x.len()), &Device::Cpu)?;
+            let out = self.forward(&t)?.flatten_all()?.to_dtype(candle::DType::F32)?;
+            y.copy_from_slice(&out.to_vec1::<f32>()?);
+        }
+        Ok(())
+    }
+
     /// Quantizes a float layer (no-op if already quantized).
     pub fn quantize(&self, dtype: GgmlDType) -> Result<Self> {
         match self {
@@ -179,6 +215,13 @@ impl Module for Linear {
         let x2 = x.reshape(((), in_dim))?;
         if let Linear::Float { weight, bias } = self
             && let Some(y) = super::gemv::try_linear(&x2, weight, bias.as_ref())?
+        {
+            let mut shape = lead;
+            shape.push(y.dim(1)?);
+            return y.reshape(shape);
+        }
+        if let Linear::Quantized { weight: QMatMul::QTensor(q), bias, .. } = self
+            && let Some(y) = super::q8::try_matmul(&x2, q, bias.as_ref())?
         {
             let mut shape = lead;
             shape.push(y.dim(1)?);

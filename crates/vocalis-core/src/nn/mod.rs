@@ -8,6 +8,7 @@ pub mod gemv;
 pub mod kv_cache;
 pub mod linear;
 pub mod norm;
+pub mod q8;
 pub mod weight_norm;
 
 pub use conv::{Conv1d, Conv1dSpec};
@@ -15,7 +16,7 @@ pub use kv_cache::KvCache;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 
-use candle::{D, Result, Tensor};
+use candle::{CpuStorage, D, Result, Storage, Tensor};
 
 /// Softmax over the last dim: candle's fused kernel for inference, the composed (max-shifted)
 /// form when gradients are needed (the fused op has no backward).
@@ -79,4 +80,13 @@ pub(crate) fn weight_buffer(n: usize) -> Vec<f32> {
         }
     }
     v
+}
+
+/// Runs `f` on the f32 values of a contiguous CPU tensor; `None` for any other tensor.
+pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match (&*storage, layout.contiguous_offsets()) {
+        (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Some(f(&v[a..b])),
+        _ => None,
+    }
 }

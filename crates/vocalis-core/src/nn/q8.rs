@@ -1,0 +1,378 @@
+//! q8_0 matrix products on the CPU for the quantized GPT (candle's ggml `BlockQ8_0` layout: per
+//! 32 weights an f16 scale `d` and 32 `i8`, 34 bytes).
+//!
+//! - **One to [`GEMV_MAX_ROWS`] input rows** (a decoding step): the row is quantized to q8_0 as
+//!   ggml does, and each output is ggml's q8_0 × q8_0 dot product (exact integer block sums,
+//!   scaled by `d_w·d_x` in f32). Blocks of rows are split over the rayon pool and each thread
+//!   reads its rows as one sequential, prefetched stream: the weights go through once, which is
+//!   what bounds a batch-1 step.
+//! - **More rows** (the prefill): panels of weight rows small enough to stay in cache are
+//!   dequantized to f32 and multiplied with the f32 GEMM (activations stay f32). candle
+//!   multiplies each activation row against the whole quantized matrix, with its integer dot
+//!   products; on CPUs without AVX-512 VNNI that made the q8_0 prefill ~4× slower than f32.
+
+use std::cell::RefCell;
+
+use candle::quantized::{GgmlDType, QTensor};
+use candle::{Device, Result, Tensor};
+use half::f16;
+use rayon::prelude::*;
+
+/// Weights per block.
+const QK: usize = 32;
+/// Bytes per block: f16 scale and 32 `i8`.
+const BLOCK_BYTES: usize = 2 + QK;
+/// Input rows up to which each row is a matrix–vector product over int8 blocks.
+pub const GEMV_MAX_ROWS: usize = 4;
+/// Weight rows per parallel task of the matrix–vector product (a multiple of 4).
+const GEMV_ROWS_PER_TASK: usize = 32;
+/// Size in f32 of the dequantized panel of the prefill path (fits in a core's L2 cache).
+const PANEL_FLOATS: usize = 128 * 1024;
+
+/// `y = x Wᵀ + b` for a q8_0 weight `[out, in]` and f32 `x [m, in]` on the CPU; `None` when
+/// those conditions do not hold (the caller then uses candle's kernels).
+pub fn try_matmul(x: &Tensor, w: &QTensor, bias: Option<&Tensor>) -> Result<Option<Tensor>> {
+    if w.dtype() != GgmlDType::Q8_0
+        || !w.device().is_cpu()
+        || !matches!(x.device(), Device::Cpu)
+        || x.dtype() != candle::DType::F32
+        || x.track_op()
+        || bias.is_some_and(|b| b.dtype() != candle::DType::F32 || b.track_op())
+    {
+        return Ok(None);
+    }
+    let (m, k) = x.dims2()?;
+    let Ok((n, wk)) = w.shape().dims2() else { return Ok(None) };
+    if wk != k || !k.is_multiple_of(QK) {
+        return Ok(None);
+    }
+    let data = w.data()?;
+    if data.len() != n * (k / QK) * BLOCK_BYTES {
+        return Ok(None);
+    }
+    let xs = x.flatten_all()?.to_vec1::<f32>()?;
+    let b = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
+    let mut y = vec![0f32; m * n];
+    if m <= GEMV_MAX_ROWS {
+        for (xr, yr) in xs.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+            gemv(&data, &quantize_row(xr), yr);
+        }
+    } else {
+        gemm(&data, n, k, &xs, m, &mut y);
+    }
+    if let Some(b) = b {
+        for yr in y.chunks_exact_mut(n) {
+            yr.iter_mut().zip(&b).for_each(|(v, b)| *v += b);
+        }
+    }
+    Tensor::from_vec(y, (m, n), &Device::Cpu).map(Some)
+}
+
+/// An activation row quantized to q8_0 (ggml's `quantize_row_q8_0`): the scales as the f32
+/// values of their f16 encoding, and the quantized values.
+pub struct QuantizedRow {
+    d: Vec<f32>,
+    qs: Vec<i8>,
+}
+
+/// Quantizes `x` (length a multiple of 32) as candle's `BlockQ8_0::from_float` does.
+pub fn quantize_row(x: &[f32]) -> QuantizedRow {
+    assert!(x.len().is_multiple_of(QK), "q8_0 row of {} values", x.len());
+    let mut d = Vec::with_capacity(x.len() / QK);
+    let mut qs = vec![0i8; x.len()];
+    for (xb, qb) in x.chunks_exact(QK).zip(qs.chunks_exact_mut(QK)) {
+        let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let s = amax / 127.0;
+        let id = if s != 0.0 { 1.0 / s } else { 0.0 };
+        d.push(f16::from_f32(s).to_f32());
+        for (q, v) in qb.iter_mut().zip(xb) {
+            *q = (v * id).round() as i8;
+        }
+    }
+    QuantizedRow { d, qs }
+}
+
+/// `y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_j w[i,b,j]·x[b,j]` over the q8_0 rows of `w` (`y.len()` rows).
+pub fn gemv(w: &[u8], x: &QuantizedRow, y: &mut [f32]) {
+    let nb = x.d.len();
+    let row_bytes = nb * BLOCK_BYTES;
+    assert_eq!(w.len(), y.len() * row_bytes, "q8_0 gemv: weight is not [out, in]");
+    let kernel = rows_kernel();
+    y.par_chunks_mut(GEMV_ROWS_PER_TASK).enumerate().for_each(|(t, ys)| {
+        let r0 = t * GEMV_ROWS_PER_TASK;
+        kernel(&w[r0 * row_bytes..(r0 + ys.len()) * row_bytes], x, ys);
+    });
+}
+
+/// Computes `ys.len()` consecutive rows of [`gemv`] from their blocks `w`.
+type RowsFn = fn(&[u8], &QuantizedRow, &mut [f32]);
+
+fn rows_kernel() -> RowsFn {
+    static KERNEL: std::sync::OnceLock<RowsFn> = std::sync::OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && std::is_x86_feature_detected!("f16c")
+            {
+                return x86::rows_avx2_safe;
+            }
+        }
+        rows_portable
+    })
+}
+
+fn block_scale(b: &[u8]) -> f32 {
+    f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
+}
+
+/// Eight f32 lanes per row, accumulated over blocks, then summed.
+fn rows_portable(w: &[u8], x: &QuantizedRow, ys: &mut [f32]) {
+    let nb = x.d.len();
+    for (row, y) in w.chunks_exact(nb * BLOCK_BYTES).zip(ys.iter_mut()) {
+        let mut acc = [0f32; 8];
+        for ((blk, xq), dx) in row.chunks_exact(BLOCK_BYTES).zip(x.qs.chunks_exact(QK)).zip(&x.d) {
+            let d = block_scale(blk) * dx;
+            for (lane, a) in acc.iter_mut().enumerate() {
+                let s: i32 = (0..4)
+                    .map(|j| blk[2 + lane * 4 + j] as i8 as i32 * xq[lane * 4 + j] as i32)
+                    .sum();
+                *a += d * s as f32;
+            }
+        }
+        let h: [f32; 4] = std::array::from_fn(|i| acc[i] + acc[i + 4]);
+        *y = (h[0] + h[2]) + (h[1] + h[3]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{BLOCK_BYTES, QK, QuantizedRow};
+
+    pub(super) fn rows_avx2_safe(w: &[u8], x: &QuantizedRow, ys: &mut [f32]) {
+        let nb = x.d.len();
+        assert_eq!(w.len(), ys.len() * nb * BLOCK_BYTES);
+        assert_eq!(x.qs.len(), nb * QK);
+        // SAFETY: selected only after detecting avx2, fma and f16c; the lengths are checked.
+        unsafe { rows_avx2(w, x, ys) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn hsum(x: __m256) -> f32 {
+        let r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+        let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+        _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)))
+    }
+
+    /// One block of one row: `acc += d_w·d_x · (Σ of 4-product groups as 8 i32 lanes)`, with
+    /// `ax = |x|` and `sx = x` of the activation block.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn block(p: *const u8, ax: __m256i, sx: __m256i, dx: __m256, acc: __m256) -> __m256 {
+        // SAFETY: the caller passes a pointer to a whole 34-byte block.
+        unsafe {
+            let dw = _mm256_cvtph_ps(_mm_set1_epi16(p.cast::<i16>().read_unaligned()));
+            let wq = _mm256_loadu_si256(p.add(2).cast());
+            // |x| · (w·sign(x)) = w·x with the unsigned × signed byte product; |x| is shared by
+            // every row, so a block costs one sign instead of ggml's two
+            let ones = _mm256_set1_epi16(1);
+            let s16 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(wq, sx));
+            let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, ones));
+            _mm256_fmadd_ps(_mm256_mul_ps(dw, dx), s, acc)
+        }
+    }
+
+    /// Bytes ahead of the current block that are prefetched (`vocalis bench`-style streaming of
+    /// 30 layers: 26 ms with four interleaved rows, 20 ms one row at a time, 17.6 ms with this
+    /// prefetch; `cargo bench --bench gpt_kernels`).
+    const PREFETCH: usize = 1024;
+
+    /// Each row in turn, so that the weights are read as one sequential stream per thread (four
+    /// rows walked together share activation loads but defeat the hardware prefetcher), with two
+    /// accumulators over alternate blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn rows_avx2(w: &[u8], x: &QuantizedRow, ys: &mut [f32]) {
+        let nb = x.d.len();
+        let rb = nb * BLOCK_BYTES;
+        let (wp, xp) = (w.as_ptr(), x.qs.as_ptr());
+        // SAFETY: row r's block b starts at (r·nb + b)·34 ≤ w.len() − 34 for r < ys.len(),
+        // b < nb; activation block b at 32·b ≤ qs.len() − 32 (lengths asserted by the caller).
+        // Prefetches may point past the end: they never fault and are not dereferences.
+        unsafe {
+            let act = |b: usize| {
+                let sx = _mm256_loadu_si256(xp.add(b * QK).cast());
+                (_mm256_sign_epi8(sx, sx), sx, _mm256_set1_ps(*x.d.get_unchecked(b)))
+            };
+            for (r, y) in ys.iter_mut().enumerate() {
+                let row = wp.add(r * rb);
+                let mut acc = [_mm256_setzero_ps(); 2];
+                let mut b = 0;
+                while b + 2 <= nb {
+                    _mm_prefetch::<_MM_HINT_T0>(
+                        row.wrapping_add(b * BLOCK_BYTES + PREFETCH).cast(),
+                    );
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        let (ax, sx, dx) = act(b + j);
+                        *a = block(row.add((b + j) * BLOCK_BYTES), ax, sx, dx, *a);
+                    }
+                    b += 2;
+                }
+                if b < nb {
+                    let (ax, sx, dx) = act(b);
+                    acc[0] = block(row.add(b * BLOCK_BYTES), ax, sx, dx, acc[0]);
+                }
+                *y = hsum(_mm256_add_ps(acc[0], acc[1]));
+            }
+        }
+    }
+}
+
+/// Dequantizes q8_0 rows into `out` (`rows · k` floats).
+fn dequantize_rows(w: &[u8], out: &mut [f32]) {
+    for (blk, o) in w.chunks_exact(BLOCK_BYTES).zip(out.chunks_exact_mut(QK)) {
+        let d = block_scale(blk);
+        for (v, q) in o.iter_mut().zip(&blk[2..]) {
+            *v = *q as i8 as f32 * d;
+        }
+    }
+}
+
+thread_local! {
+    /// The dequantized panel of the prefill path, reused across calls on each worker.
+    static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `y [m, n] = x [m, k] · Wᵀ` by panels of dequantized weight rows and the f32 GEMM.
+fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
+    let rows = (PANEL_FLOATS / k).clamp(8, n.max(8)) / 8 * 8;
+    let row_bytes = k / QK * BLOCK_BYTES;
+    assert_eq!(x.len(), m * k);
+    assert_eq!(y.len(), m * n);
+    let y_addr = y.as_mut_ptr() as usize;
+    (0..n.div_ceil(rows)).into_par_iter().for_each(|p| {
+        let r0 = p * rows;
+        let nr = rows.min(n - r0);
+        PANEL.with_borrow_mut(|panel| {
+            panel.resize(rows * k, 0.0);
+            dequantize_rows(&w[r0 * row_bytes..(r0 + nr) * row_bytes], &mut panel[..nr * k]);
+            // SAFETY: `y` is `[m, n]`; this task writes its columns r0..r0+nr only, so tasks
+            // never write the same element; `x` is `[m, k]` and the panel `[nr, k]` row-major,
+            // read as the `[k, nr]` right-hand side with a column stride of k.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    nr,
+                    k,
+                    (y_addr as *mut f32).add(r0),
+                    1,
+                    n as isize,
+                    false,
+                    x.as_ptr(),
+                    1,
+                    k as isize,
+                    panel.as_ptr(),
+                    k as isize,
+                    1,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            }
+        })
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle::Module;
+    use candle::quantized::QMatMul;
+
+    fn data(n: usize, seed: u64) -> Vec<f32> {
+        (0..n).map(|i| ((i as u64 * 2654435761 + seed) % 10007) as f32 / 10007.0 - 0.5).collect()
+    }
+
+    /// Exact f64 value of the q8_0 × q8_0 product the kernels compute.
+    fn reference(w: &QTensor, x: &[f32]) -> Vec<f64> {
+        let bytes = w.data().unwrap();
+        let k = x.len();
+        let xq = quantize_row(x);
+        bytes
+            .chunks_exact(k / QK * BLOCK_BYTES)
+            .map(|row| {
+                row.chunks_exact(BLOCK_BYTES)
+                    .enumerate()
+                    .map(|(b, blk)| {
+                        let s: i64 = (0..QK)
+                            .map(|j| blk[2 + j] as i8 as i64 * xq.qs[b * QK + j] as i64)
+                            .sum();
+                        block_scale(blk) as f64 * xq.d[b] as f64 * s as f64
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gemv_equals_the_exact_q8_product_and_candles() -> Result<()> {
+        let dev = Device::Cpu;
+        for (n, k) in [(1, 32), (7, 64), (45, 1024), (130, 96)] {
+            let w = Tensor::from_vec(data(n * k, 1), (n, k), &dev)?;
+            let q = QTensor::quantize(&w, GgmlDType::Q8_0)?;
+            let xv = data(k, 7);
+            let x = Tensor::from_vec(xv.clone(), (1, k), &dev)?;
+            let ours = try_matmul(&x, &q, None)?.expect("q8_0 on the CPU").flatten_all()?;
+            let ours = ours.to_vec1::<f32>()?;
+            let want = reference(&q, &xv);
+            for (i, (o, r)) in ours.iter().zip(&want).enumerate() {
+                assert!(
+                    (*o as f64 - r).abs() < 1e-4 * (1.0 + r.abs()),
+                    "{n}×{k} row {i}: {o} vs {r}"
+                );
+            }
+            let mut portable = vec![0f32; n];
+            rows_portable(&q.data()?, &quantize_row(&xv), &mut portable);
+            for (p, r) in portable.iter().zip(&want) {
+                assert!((*p as f64 - r).abs() < 1e-4 * (1.0 + r.abs()));
+            }
+            let theirs = QMatMul::from_qtensor(q)?.forward(&x)?.flatten_all()?.to_vec1::<f32>()?;
+            for (o, t) in ours.iter().zip(&theirs) {
+                assert!((o - t).abs() < 1e-4 * (1.0 + t.abs()), "{n}×{k}: {o} vs candle {t}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn prefill_path_equals_the_dequantized_matmul() -> Result<()> {
+        let dev = Device::Cpu;
+        for (m, n, k) in [(5, 3, 32), (9, 200, 1024), (40, 64, 4096)] {
+            let w = Tensor::from_vec(data(n * k, 3), (n, k), &dev)?;
+            let q = QTensor::quantize(&w, GgmlDType::Q8_0)?;
+            let x = Tensor::from_vec(data(m * k, 5), (m, k), &dev)?;
+            let b = Tensor::from_vec(data(n, 11), n, &dev)?;
+            let ours = try_matmul(&x, &q, Some(&b))?.expect("q8_0 on the CPU");
+            let want = x.matmul(&q.dequantize(&dev)?.t()?)?.broadcast_add(&b)?;
+            let err = (ours - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(err < 1e-4, "{m}×{n}×{k}: {err}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn other_inputs_are_left_to_candle() -> Result<()> {
+        let dev = Device::Cpu;
+        let w = Tensor::from_vec(data(64 * 256, 1), (64, 256), &dev)?;
+        let x = Tensor::from_vec(data(256, 2), (1, 256), &dev)?;
+        let q4 = QTensor::quantize(&w, GgmlDType::Q4K)?;
+        assert!(try_matmul(&x, &q4, None)?.is_none());
+        let q8 = QTensor::quantize(&w, GgmlDType::Q8_0)?;
+        assert!(try_matmul(&x.narrow(1, 0, 128)?, &q8, None)?.is_none());
+        Ok(())
+    }
+}
