@@ -112,25 +112,6 @@ impl GroupNorm {
         })
     }
 
-    /// Applies the norm to one f32 row on the CPU, as candle's fused kernel does; `false` (and
-    /// `out` untouched) when the weights are not f32 CPU tensors.
-    pub fn forward_row(&self, x: &[f32], out: &mut [f32]) -> bool {
-        let eps = self.eps as f32;
-        super::with_cpu_f32(&self.weight, |w| {
-            super::with_cpu_f32(&self.bias, |b| {
-                let n = x.len() as f32;
-                let (sum, sum2) = x.iter().fold((0f32, 0f32), |(s, s2), v| (s + v, s2 + v * v));
-                let mean = sum / n;
-                let inv_std = (sum2 / n - mean * mean + eps).sqrt().recip();
-                for (((o, v), w), b) in out.iter_mut().zip(x).zip(w).zip(b) {
-                    *o = (v - mean) * inv_std * w + b;
-                }
-            })
-        })
-        .flatten()
-        .is_some()
-    }
-
     /// Applies the norm.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, c, t) = x.dims3()?;
