@@ -7,7 +7,7 @@
 //! blocks of rows, so the weights stream through once at close to the machine's bandwidth.
 //! Results equal the GEMM's up to float summation order.
 
-use candle::{CpuStorage, Device, Result, Storage, Tensor};
+use candle::{Device, Result, Tensor};
 use rayon::prelude::*;
 
 /// Output rows per parallel task.
@@ -31,17 +31,12 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
     if wk != k {
         return Ok(None);
     }
-    let (w_storage, w_layout) = weight.storage_and_layout();
-    let (Storage::Cpu(CpuStorage::F32(w)), Some((w0, w1))) =
-        (&*w_storage, w_layout.contiguous_offsets())
-    else {
-        return Ok(None);
-    };
     let x = x.flatten_all()?.to_vec1::<f32>()?;
     let b = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
     let mut y = vec![0f32; n];
-    gemv(&w[w0..w1], &x, b.as_deref(), &mut y);
-    drop(w_storage);
+    if super::with_cpu_f32(weight, |w| gemv(w, &x, b.as_deref(), &mut y)).is_none() {
+        return Ok(None);
+    }
     Tensor::from_vec(y, (1, n), &Device::Cpu).map(Some)
 }
 

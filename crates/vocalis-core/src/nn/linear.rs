@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use candle::quantized::{GgmlDType, QMatMul, QTensor};
-use candle::{CpuStorage, Device, Module, Result, Storage, Tensor};
+use candle::{Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
@@ -37,16 +37,7 @@ pub fn relayout_conv1d_hf_weights(map: &mut HashMap<String, Tensor>) -> Result<(
 /// weights the slowest part of loading a model).
 pub fn transpose_2d(w: &Tensor) -> Result<Tensor> {
     let (rows, cols) = w.dims2()?;
-    let fast = {
-        let (storage, layout) = w.storage_and_layout();
-        match (&*storage, layout.contiguous_offsets()) {
-            (Storage::Cpu(CpuStorage::F32(src)), Some((a, b))) => {
-                Some(transpose_f32(&src[a..b], rows, cols))
-            }
-            _ => None,
-        }
-    };
-    match fast {
+    match super::with_cpu_f32(w, |src| transpose_f32(src, rows, cols)) {
         Some(dst) => Tensor::from_vec(dst, (cols, rows), &Device::Cpu),
         None => w.t()?.contiguous(),
     }
