@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Language.
     #[arg(long, default_value = "en")]
     pub language: String,
+    /// Decoder frames (256 samples) of the first streamed piece (default: the synthesis
+    /// default).
+    #[arg(long, value_name = "N")]
+    pub stream_first_frames: Option<usize>,
     /// Repetitions of the GPT/decoder measurements (the median is reported).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -110,18 +114,50 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
     sopts.sampling.greedy = true;
     sopts.pause_samples = 0;
     sopts.split_sentences = false;
+    if let Some(n) = a.stream_first_frames {
+        sopts.stream_chunk_frames = n.max(1);
+    }
     let ids = model.tokenize(&a.text, &a.language)?;
 
     let mut gpt_ms_per_token = Vec::new();
     let mut prefill_ms = Vec::new();
+    let mut prefill_seen_ms = Vec::new();
     let mut dec_rtf = Vec::new();
     let mut e2e_rtf = Vec::new();
     let mut ttfa = Vec::new();
+    let mut ttfa_seen = Vec::new();
     let mut stream_rtf = Vec::new();
     let mut codes = 0;
     let mut audio_secs = 0.0;
+    // Streams the text and returns (seconds to the first code, seconds to the first audio,
+    // real-time factor); with `first_only` it stops at the first audio.
+    let stream = |first_only: bool| -> Result<(f64, f64, f64)> {
+        let mut o = sopts.clone();
+        o.stream = true;
+        let ts = Instant::now();
+        let (mut first_code, mut first_audio) = (None, None);
+        let r = synthesize(&model, &voice, &a.text, &o, |e| match e {
+            Event::Token { .. } => {
+                first_code.get_or_insert(ts.elapsed().as_secs_f64());
+                true
+            }
+            Event::Audio(x) if !x.is_empty() => {
+                first_audio.get_or_insert(ts.elapsed().as_secs_f64());
+                !first_only
+            }
+            _ => true,
+        });
+        let rtf = match r {
+            Ok(st) => ts.elapsed().as_secs_f64() / (st.samples as f64 / 24000.0),
+            Err(vocalis_core::Error::Cancelled) if first_only => f64::NAN,
+            Err(e) => return Err(e.into()),
+        };
+        Ok((first_code.unwrap_or(f64::NAN), first_audio.unwrap_or(f64::NAN), rtf))
+    };
     for _ in 0..a.repeat.max(1) {
-        // GPT alone, timing the first step (prefill) separately.
+        // GPT alone for a voice it has not seen (its conditioning keys and values are computed
+        // in the prefill), timing the first step (prefill) separately.
+        model.gpt.forget_voices();
         let tg = Instant::now();
         let mut first: Option<f64> = None;
         let g = model.generate(&voice, &ids, &sopts.sampling, 0, |_, n, _| {
@@ -141,26 +177,20 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         let dsecs = td.elapsed().as_secs_f64();
         audio_secs = wav.len() as f64 / 24000.0;
         dec_rtf.push(dsecs / audio_secs);
-        // End to end from the reference audio (conditioning + synthesis).
+        // End to end from the reference audio (conditioning + synthesis of a new voice).
+        model.gpt.forget_voices();
         let te = Instant::now();
         let v2 = model.condition_on_audio(&refs, &opts)?;
         let stats = synthesize(&model, &v2, &a.text, &sopts, |_| true)?;
         e2e_rtf.push(te.elapsed().as_secs_f64() / (stats.samples as f64 / 24000.0));
-        // Streaming: time to first audio after the voice is ready.
-        sopts.stream = true;
-        let ts = Instant::now();
-        let mut first_audio = None;
-        let st = synthesize(&model, &voice, &a.text, &sopts, |e| {
-            if let Event::Audio(x) = e
-                && !x.is_empty()
-            {
-                first_audio.get_or_insert(ts.elapsed().as_secs_f64());
-            }
-            true
-        })?;
-        stream_rtf.push(ts.elapsed().as_secs_f64() / (st.samples as f64 / 24000.0));
-        sopts.stream = false;
-        ttfa.push(first_audio.unwrap_or(f64::NAN));
+        // Streaming after the voice is ready: with a voice seen before (as in a server, or the
+        // second sentence of a text), then the first audio of a new voice.
+        let (code_s, audio_s, rtf) = stream(false)?;
+        prefill_seen_ms.push(code_s * 1e3);
+        ttfa_seen.push(audio_s);
+        stream_rtf.push(rtf);
+        model.gpt.forget_voices();
+        ttfa.push(stream(true)?.1);
     }
     let peak_rss = peak_rss_bytes();
     let bandwidth = read_bandwidth_gbs();
@@ -176,10 +206,12 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         "codes": codes,
         "audio_secs": audio_secs,
         "gpt_prefill_ms": median(&mut prefill_ms),
+        "gpt_prefill_seen_voice_ms": median(&mut prefill_seen_ms),
         "gpt_ms_per_token": median(&mut gpt_ms_per_token),
         "decoder_rtf": median(&mut dec_rtf),
         "end_to_end_rtf": median(&mut e2e_rtf),
         "stream_first_audio_secs": median(&mut ttfa),
+        "stream_first_audio_seen_voice_secs": median(&mut ttfa_seen),
         "stream_rtf": median(&mut stream_rtf),
         "peak_rss_mb": peak_rss.map(|b| b as f64 / 1e6),
         "read_bandwidth_gbs": bandwidth,
@@ -202,13 +234,18 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
             f("conditioning_secs"),
             f("reference_secs")
         );
-        println!("GPT prefill      {:.1} ms", f("gpt_prefill_ms"));
+        println!(
+            "GPT prefill      {:.1} ms (new voice), {:.1} ms (voice seen before)",
+            f("gpt_prefill_ms"),
+            f("gpt_prefill_seen_voice_ms")
+        );
         println!("GPT per token    {:.1} ms ({} codes)", f("gpt_ms_per_token"), codes);
         println!("decoder RTF      {:.3} ({:.2} s of audio)", f("decoder_rtf"), f("audio_secs"));
         println!("end-to-end RTF   {:.3}", f("end_to_end_rtf"));
         println!(
-            "first audio      {:.3} s (streaming, after the voice is ready)",
-            f("stream_first_audio_secs")
+            "first audio      {:.3} s (new voice), {:.3} s (voice seen before); streaming, after the voice is ready",
+            f("stream_first_audio_secs"),
+            f("stream_first_audio_seen_voice_secs")
         );
         println!("streaming RTF    {:.3} (decoder overlapped with the GPT)", f("stream_rtf"));
         println!("peak RSS         {:.0} MB", f("peak_rss_mb"));

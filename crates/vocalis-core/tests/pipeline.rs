@@ -182,3 +182,41 @@ fn gpt_step_on_slices_equals_the_tensor_pass() {
     }
     assert_eq!(fast.len(), slow.len());
 }
+
+/// The one-pass prefill of `[cond | text | START_AUDIO]` (as the reference runs it): the START
+/// latent.
+fn one_pass_prefill(cond: &candle::Tensor, ids: &[u32]) -> Vec<f32> {
+    use candle::IndexOp;
+    use vocalis_core::models::gpt::{TrainOpts, causal_mask};
+    let gpt = &model().gpt;
+    let text = gpt.text_prefix(ids).unwrap();
+    let start = gpt.mel_embed(&[gpt.config().start_audio_token], 0).unwrap();
+    let x = candle::Tensor::cat(&[cond, &text, &start], 1).unwrap();
+    let t = x.dim(1).unwrap();
+    let mask = causal_mask(t, 0, x.dtype(), x.device()).unwrap();
+    let h = gpt.transformer(&x, None, Some(&mask), TrainOpts::default()).unwrap();
+    vec_f32(&gpt.final_norm(&h.i((.., t - 1, ..)).unwrap()).unwrap())
+}
+
+#[test]
+fn prefill_reusing_a_voice_prefix_equals_one_pass() {
+    let (m, v) = (model(), voice());
+    let gpt = &m.gpt;
+    let ids = m.tokenize("Hello there, how are you?", "en").unwrap();
+    let other = (&v.gpt_cond_latent * 0.5).unwrap();
+    let mut cache = gpt.new_cache().unwrap();
+    for cond in [&v.gpt_cond_latent, &other] {
+        let want = one_pass_prefill(cond, &ids);
+        // the first call computes the voice's keys and values, the second reuses them
+        let cold = vec_f32(&gpt.prefill(&mut cache, cond, &ids).unwrap());
+        let warm = vec_f32(&gpt.prefill(&mut cache, cond, &ids).unwrap());
+        assert_eq!(cache.len(), 32 + ids.len() + 3);
+        let d = max_abs_diff("prefill latent", &cold, &want);
+        assert!(d < 1e-4, "split prefill vs one pass: {d}");
+        assert_eq!(cold, warm, "a cached voice prefix must give the same latent");
+    }
+    // the first voice is still cached and still its own
+    let again = vec_f32(&gpt.prefill(&mut cache, &v.gpt_cond_latent, &ids).unwrap());
+    let d = max_abs_diff("prefill latent", &again, &one_pass_prefill(&v.gpt_cond_latent, &ids));
+    assert!(d < 1e-4, "{d}");
+}

@@ -6,6 +6,8 @@
 //! transposed at load. Inference uses a preallocated [`KvCache`]; training runs the full
 //! sequence with a key-padding mask and dropout.
 
+use std::sync::{Arc, Mutex};
+
 use candle::{D, DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
@@ -119,7 +121,14 @@ impl Block {
         let o = dropout(&self.c_proj.forward(&o)?, train.dropout)?;
         let x = (x + o)?;
         let h = self.ln_2.forward(&x)?;
-        let h = self.c_fc.forward(&h)?.gelu()?;
+        let h = self.c_fc.forward(&h)?;
+        let h = if !differentiable && h.device().is_cpu() && h.dtype() == DType::F32 {
+            let mut v = h.flatten_all()?.to_vec1::<f32>()?;
+            crate::nn::act::gelu_new_inplace(&mut v);
+            Tensor::from_vec(v, h.shape(), h.device())?
+        } else {
+            h.gelu()?
+        };
         let h = dropout(&self.mlp_proj.forward(&h)?, train.dropout)?;
         x + h
     }
@@ -193,20 +202,12 @@ impl Block {
             candle::bail!("layer norm weights are not f32 on the CPU")
         }
         self.c_fc.forward_row(&s.h, &mut s.f)?;
-        s.f.par_chunks_mut(512).for_each(|c| {
-            for v in c {
-                let u = *v;
-                *v = 0.5 * u * (1.0 + (GELU_C * u * (1.0 + 0.044715 * u * u)).tanh());
-            }
-        });
+        crate::nn::act::gelu_new_inplace(&mut s.f);
         self.mlp_proj.forward_row(&s.f, &mut s.o)?;
         x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
         Ok(())
     }
 }
-
-/// `sqrt(2/π)`, of `gelu_new`.
-const GELU_C: f32 = 0.797_884_6;
 
 /// An additive causal mask `[1, 1, t, offset + t]` for `t` new queries after `offset` cached
 /// positions (0 where attended, −inf elsewhere).
@@ -235,6 +236,21 @@ pub struct Gpt {
     device: Device,
     dtype: DType,
     differentiable: bool,
+    /// Keys and values of recently used voices' conditioning positions, most recent last.
+    prefixes: Mutex<Vec<Arc<VoicePrefix>>>,
+}
+
+/// How many voices' conditioning keys and values [`Gpt::prefill`] keeps (7.9 MB each for the
+/// v2 model in f32).
+pub const VOICE_PREFIX_CACHE: usize = 8;
+
+/// The keys and values a voice's conditioning latents leave in every layer. Every sequence
+/// starts with these positions and causal attention lets nothing after them change them, so
+/// they are computed once per voice and copied into each sentence's cache.
+struct VoicePrefix {
+    /// The conditioning latents' bits (the cache key, compared exactly).
+    key: Vec<u32>,
+    kv: Vec<(Tensor, Tensor)>,
 }
 
 impl Gpt {
@@ -278,6 +294,7 @@ impl Gpt {
             device: vb.device().clone(),
             dtype: vb.dtype(),
             differentiable,
+            prefixes: Mutex::new(Vec::new()),
             cfg: cfg.clone(),
         })
     }
@@ -304,6 +321,7 @@ impl Gpt {
                 *l = l.quantize(dtype)?;
             }
         }
+        self.forget_voices();
         Ok(())
     }
 
@@ -422,15 +440,79 @@ impl Gpt {
 
     /// Runs the prefix `[cond | text | START_AUDIO]` through the model, filling `cache`, and
     /// returns the latent (post `final_norm`) of the START_AUDIO position `[1, D]`.
+    ///
+    /// The conditioning positions' keys and values are computed once per voice and reused
+    /// (the last [`VOICE_PREFIX_CACHE`] voices are kept; see [`Gpt::voice_prefix`]); only the
+    /// text and START_AUDIO positions are computed here, attending to them. Trainable weights
+    /// change between calls, so they get one pass over the whole prefix instead.
     pub fn prefill(&self, cache: &mut KvCache, cond: &Tensor, text_ids: &[u32]) -> Result<Tensor> {
         cache.reset();
         let text = self.text_prefix(text_ids)?;
         let start = self.mel_embed(&[self.cfg.start_audio_token], 0)?;
-        let x = Tensor::cat(&[&cond.to_dtype(self.dtype)?, &text, &start], 1)?;
+        let x = if self.differentiable {
+            Tensor::cat(&[&cond.to_dtype(self.dtype)?, &text, &start], 1)?
+        } else {
+            let prefix = self.voice_prefix(cond)?;
+            cache.restore(&prefix.kv)?;
+            Tensor::cat(&[&text, &start], 1)?
+        };
         let t = x.dim(1)?;
-        let mask = causal_mask(t, 0, self.dtype, &self.device)?;
+        let mask = causal_mask(t, cache.len(), self.dtype, &self.device)?;
         let h = self.transformer(&x, Some(cache), Some(&mask), TrainOpts::default())?;
         self.final_norm(&h.i((.., t - 1, ..))?)
+    }
+
+    /// The keys and values of the conditioning latents `cond` (`[1, n, D]`), from the cache of
+    /// recent voices or computed (one causal pass over the `n` positions) and added to it.
+    fn voice_prefix(&self, cond: &Tensor) -> Result<Arc<VoicePrefix>> {
+        let key: Vec<u32> = cond
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        let lock = || self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut voices = lock();
+            if let Some(i) = voices.iter().position(|p| p.key == key) {
+                let p = voices.remove(i);
+                voices.push(p.clone());
+                return Ok(p);
+            }
+        }
+        // Computed outside the lock: other voices are not held up meanwhile.
+        let n = cond.dim(1)?;
+        let mut cache = KvCache::new(
+            self.cfg.layers,
+            1,
+            self.cfg.heads,
+            self.cfg.head_dim(),
+            n,
+            self.dtype,
+            &self.device,
+        )?;
+        let mask = causal_mask(n, 0, self.dtype, &self.device)?;
+        let x = cond.to_dtype(self.dtype)?;
+        let mut h = x;
+        for (i, b) in self.blocks.iter().enumerate() {
+            h = b.forward(&h, i, Some(&mut cache), Some(&mask), TrainOpts::default())?;
+        }
+        cache.advance(n);
+        let prefix = Arc::new(VoicePrefix { key, kv: cache.snapshot(n)? });
+        let mut voices = lock();
+        voices.retain(|p| p.key != prefix.key);
+        if voices.len() >= VOICE_PREFIX_CACHE {
+            voices.remove(0);
+        }
+        voices.push(prefix.clone());
+        Ok(prefix)
+    }
+
+    /// Drops the cached conditioning keys and values of every voice (the next
+    /// [`Gpt::prefill`] of each voice computes them again).
+    pub fn forget_voices(&self) {
+        self.prefixes.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Feeds one generated code at mel position `pos` (1 for the first code) and returns its

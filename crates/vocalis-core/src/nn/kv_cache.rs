@@ -86,6 +86,39 @@ impl KvCache {
         (&self.k[layer], &self.v[layer])
     }
 
+    /// Copies of the first `len` cached positions of every layer (`[B, H, len, hd]` keys and
+    /// values), to be restored with [`KvCache::restore`].
+    pub fn snapshot(&self, len: usize) -> Result<Vec<(Tensor, Tensor)>> {
+        if len > self.len {
+            candle::bail!("KV snapshot of {len} positions, only {} cached", self.len)
+        }
+        self.k
+            .iter()
+            .zip(&self.v)
+            .map(|(k, v)| Ok((k.narrow(2, 0, len)?.copy()?, v.narrow(2, 0, len)?.copy()?)))
+            .collect()
+    }
+
+    /// Replaces the cache's content with a [`KvCache::snapshot`].
+    pub fn restore(&mut self, kv: &[(Tensor, Tensor)]) -> Result<()> {
+        if kv.len() != self.k.len() {
+            candle::bail!("KV snapshot has {} layers, the cache {}", kv.len(), self.k.len())
+        }
+        let len = kv.first().map_or(Ok(0), |(k, _)| k.dim(2))?;
+        if len > self.capacity {
+            candle::bail!(
+                "KV snapshot of {len} positions exceeds the capacity of {}",
+                self.capacity
+            )
+        }
+        for (layer, (k, v)) in kv.iter().enumerate() {
+            self.k[layer].slice_set(k, 2, 0)?;
+            self.v[layer].slice_set(v, 2, 0)?;
+        }
+        self.len = len;
+        Ok(())
+    }
+
     /// Commits `t` positions written by [`KvCache::append`] in every layer.
     pub fn advance(&mut self, t: usize) {
         self.len += t;
@@ -110,6 +143,13 @@ mod tests {
         c.advance(2);
         assert_eq!(k.flatten_all()?.to_vec1::<f32>()?, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(v.dims(), &[1, 1, 3, 2]);
+        let snap = c.snapshot(2)?;
+        let mut d = KvCache::new(1, 1, 1, 2, 4, DType::F32, &dev)?;
+        d.restore(&snap)?;
+        assert_eq!(d.len(), 2);
+        let (k, _) = d.append(0, &a, &a)?;
+        assert_eq!(k.flatten_all()?.to_vec1::<f32>()?, vec![1.0, 2.0, 3.0, 4.0, 1.0, 2.0]);
+        assert!(c.snapshot(4).is_err());
         c.truncate(1);
         let (k, _) = c.append(0, &b, &b)?;
         assert_eq!(k.flatten_all()?.to_vec1::<f32>()?, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);

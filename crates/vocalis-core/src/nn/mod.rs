@@ -2,6 +2,7 @@
 //! path), weight-normalised convolutions folded at load, normalisation layers and the
 //! attention KV cache.
 
+pub mod act;
 pub mod conv;
 pub mod conv_cpu;
 pub mod gemv;

@@ -6,10 +6,14 @@
 //!   scaled by `d_w·d_x` in f32). Blocks of rows are split over the rayon pool and each thread
 //!   reads its rows as one sequential, prefetched stream: the weights go through once, which is
 //!   what bounds a batch-1 step.
-//! - **More rows** (the prefill): panels of weight rows small enough to stay in cache are
-//!   dequantized to f32 and multiplied with the f32 GEMM (activations stay f32). candle
-//!   multiplies each activation row against the whole quantized matrix, with its integer dot
-//!   products; on CPUs without AVX-512 VNNI that made the q8_0 prefill ~4× slower than f32.
+//! - **More rows** (the prefill): weight rows are dequantized to f32 16 at a time and
+//!   multiplied with the activations (which stay f32) by register-blocked AVX2 micro-kernels
+//!   that broadcast the weights against transposed tiles of 8 activation rows; nothing but the
+//!   activations is packed (the `gemm` crate spent more time packing the dequantized panels
+//!   than multiplying them: 36 % vs 34 % of a prefill). Without AVX2, panels of dequantized
+//!   rows go to the `gemm` crate. candle multiplies each activation row against the whole
+//!   quantized matrix with its integer dot products; on CPUs without AVX-512 VNNI that made
+//!   the q8_0 prefill ~4× slower than f32.
 
 use std::cell::RefCell;
 
@@ -227,6 +231,171 @@ mod x86 {
             }
         }
     }
+
+    /// Activation rows per vector: the multi-row product works on tiles of 8 rows of `x`,
+    /// transposed so that one load gives a weight's products with 8 rows.
+    pub(super) const TILE: usize = 8;
+
+    /// `c[r][v·8 + j] += Σ_kk a[r·lda + kk] · b[v·ldb + kk·8 + j]` for `r < 4`, `v < 2`,
+    /// `kk < kc`: four dequantized weight rows against two transposed activation tiles, in
+    /// eight accumulator registers (written out: with twelve, or with arrays of vectors, the
+    /// compiler shuffled and spilled them every iteration).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn kernel2(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        kc: usize,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        // SAFETY: the caller passes 4 rows of `kc` floats at `a` (stride lda), 2 tiles of
+        // `kc·8` floats at `b` (stride ldb) and 4 rows of 16 floats at `c` (stride ldc).
+        unsafe {
+            let (a0, a1, a2, a3) = (a, a.add(lda), a.add(2 * lda), a.add(3 * lda));
+            let (b0, b1) = (b, b.add(ldb));
+            let (mut c00, mut c01) = (_mm256_loadu_ps(c), _mm256_loadu_ps(c.add(TILE)));
+            let (c1, c2, c3) = (c.add(ldc), c.add(2 * ldc), c.add(3 * ldc));
+            let (mut c10, mut c11) = (_mm256_loadu_ps(c1), _mm256_loadu_ps(c1.add(TILE)));
+            let (mut c20, mut c21) = (_mm256_loadu_ps(c2), _mm256_loadu_ps(c2.add(TILE)));
+            let (mut c30, mut c31) = (_mm256_loadu_ps(c3), _mm256_loadu_ps(c3.add(TILE)));
+            for kk in 0..kc {
+                let x0 = _mm256_loadu_ps(b0.add(kk * TILE));
+                let x1 = _mm256_loadu_ps(b1.add(kk * TILE));
+                let w = _mm256_broadcast_ss(&*a0.add(kk));
+                c00 = _mm256_fmadd_ps(w, x0, c00);
+                c01 = _mm256_fmadd_ps(w, x1, c01);
+                let w = _mm256_broadcast_ss(&*a1.add(kk));
+                c10 = _mm256_fmadd_ps(w, x0, c10);
+                c11 = _mm256_fmadd_ps(w, x1, c11);
+                let w = _mm256_broadcast_ss(&*a2.add(kk));
+                c20 = _mm256_fmadd_ps(w, x0, c20);
+                c21 = _mm256_fmadd_ps(w, x1, c21);
+                let w = _mm256_broadcast_ss(&*a3.add(kk));
+                c30 = _mm256_fmadd_ps(w, x0, c30);
+                c31 = _mm256_fmadd_ps(w, x1, c31);
+            }
+            _mm256_storeu_ps(c, c00);
+            _mm256_storeu_ps(c.add(TILE), c01);
+            _mm256_storeu_ps(c1, c10);
+            _mm256_storeu_ps(c1.add(TILE), c11);
+            _mm256_storeu_ps(c2, c20);
+            _mm256_storeu_ps(c2.add(TILE), c21);
+            _mm256_storeu_ps(c3, c30);
+            _mm256_storeu_ps(c3.add(TILE), c31);
+        }
+    }
+
+    /// Eight weight rows against one tile (the last tile when their number is odd): eight
+    /// accumulators as in [`kernel2`].
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn kernel1(
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        kc: usize,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        // SAFETY: 8 rows of `kc` floats at `a` (stride lda), one tile of `kc·8` floats at `b`
+        // and 8 rows of 8 floats at `c` (stride ldc).
+        unsafe {
+            let mut acc = [_mm256_setzero_ps(); 8];
+            for (r, x) in acc.iter_mut().enumerate() {
+                *x = _mm256_loadu_ps(c.add(r * ldc));
+            }
+            let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5, mut c6, mut c7] = acc;
+            let ar: [*const f32; 8] = [
+                a,
+                a.add(lda),
+                a.add(2 * lda),
+                a.add(3 * lda),
+                a.add(4 * lda),
+                a.add(5 * lda),
+                a.add(6 * lda),
+                a.add(7 * lda),
+            ];
+            for kk in 0..kc {
+                let x = _mm256_loadu_ps(b.add(kk * TILE));
+                c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[0].add(kk)), x, c0);
+                c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[1].add(kk)), x, c1);
+                c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[2].add(kk)), x, c2);
+                c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[3].add(kk)), x, c3);
+                c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[4].add(kk)), x, c4);
+                c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[5].add(kk)), x, c5);
+                c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[6].add(kk)), x, c6);
+                c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(&*ar[7].add(kk)), x, c7);
+            }
+            for (r, x) in [c0, c1, c2, c3, c4, c5, c6, c7].into_iter().enumerate() {
+                _mm256_storeu_ps(c.add(r * ldc), x);
+            }
+        }
+    }
+
+    /// [`super::dequantize_rows`] with AVX2 (the generic build only has SSE2, without
+    /// sign-extending byte loads).
+    pub(super) fn dequantize_avx2_safe(w: &[u8], out: &mut [f32]) {
+        assert_eq!(w.len() / BLOCK_BYTES * QK, out.len());
+        assert!(w.len().is_multiple_of(BLOCK_BYTES));
+        // SAFETY: selected only after detecting avx2 and f16c; block i reads bytes
+        // 34·i..34·i+34 of `w` and writes floats 32·i..32·i+32 of `out`, both in bounds.
+        unsafe { dequantize_avx2(w, out) }
+    }
+
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn dequantize_avx2(w: &[u8], out: &mut [f32]) {
+        // SAFETY: see dequantize_avx2_safe.
+        unsafe {
+            for (i, o) in out.chunks_exact_mut(QK).enumerate() {
+                let p = w.as_ptr().add(i * BLOCK_BYTES);
+                let d = _mm256_cvtph_ps(_mm_set1_epi16(p.cast::<i16>().read_unaligned()));
+                for g in 0..4 {
+                    let q = _mm_loadl_epi64(p.add(2 + 8 * g).cast());
+                    let v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+                    _mm256_storeu_ps(o.as_mut_ptr().add(8 * g), _mm256_mul_ps(v, d));
+                }
+            }
+        }
+    }
+
+    /// `c [rows][ldc] += a [rows][lda] (first kc columns) · xt`, where `xt` holds `ldc / 8`
+    /// transposed activation tiles of `kc·8` floats at stride `ldb`; `rows` a multiple of 8.
+    pub(super) fn panel_safe(
+        a: &[f32],
+        lda: usize,
+        xt: &[f32],
+        ldb: usize,
+        kc: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        let rows = c.len() / ldc;
+        let tiles = ldc / TILE;
+        assert!(
+            rows.is_multiple_of(8) && rows >= 8 && kc <= lda && a.len() >= (rows - 1) * lda + kc
+        );
+        assert!(ldc.is_multiple_of(TILE) && tiles >= 1);
+        assert!(xt.len() >= (tiles - 1) * ldb + kc * TILE);
+        // SAFETY: selected only after detecting avx2 and fma; the asserts above bound every
+        // access of the kernels.
+        unsafe {
+            for t0 in (0..tiles).step_by(2) {
+                let bp = xt.as_ptr().add(t0 * ldb);
+                if t0 + 1 < tiles {
+                    for g in (0..rows).step_by(4) {
+                        let cp = c.as_mut_ptr().add(g * ldc + t0 * TILE);
+                        kernel2(a.as_ptr().add(g * lda), lda, bp, ldb, kc, cp, ldc);
+                    }
+                } else {
+                    for g in (0..rows).step_by(8) {
+                        let cp = c.as_mut_ptr().add(g * ldc + t0 * TILE);
+                        kernel1(a.as_ptr().add(g * lda), lda, bp, kc, cp, ldc);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Dequantizes q8_0 rows into `out` (`rows · k` floats).
@@ -240,16 +409,89 @@ fn dequantize_rows(w: &[u8], out: &mut [f32]) {
 }
 
 thread_local! {
-    /// The dequantized panel of the prefill path, reused across calls on each worker.
+    /// The dequantized weights of the prefill path, reused across calls on each worker.
     static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The output rows of one task of the prefill path.
+    static ACC: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `y [m, n] = x [m, k] · Wᵀ` by panels of dequantized weight rows and the f32 GEMM.
+/// Weight rows per task of the multi-row product (a multiple of 4).
+const GEMM_ROWS_PER_TASK: usize = 16;
+/// Depth of one pass of the multi-row product: the two activation tiles of a micro-kernel call
+/// (2 × 128 × 8 floats) stay in L1 while the task's 16 dequantized rows (≤ 256 KiB) are read
+/// from L2.
+const GEMM_KC: usize = 128;
+
+/// `y [m, n] = x [m, k] · Wᵀ` for more than [`GEMV_MAX_ROWS`] rows.
 fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
-    let rows = (PANEL_FLOATS / k).clamp(8, n.max(8)) / 8 * 8;
-    let row_bytes = k / QK * BLOCK_BYTES;
     assert_eq!(x.len(), m * k);
     assert_eq!(y.len(), m * n);
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c")
+    {
+        return gemm_tiled(w, n, k, x, m, y);
+    }
+    gemm_panels(w, n, k, x, m, y)
+}
+
+/// The AVX2 multi-row product. `x` is transposed once into tiles of 8 rows (`[k][8]` each);
+/// each task dequantizes its 16 weight rows (one sequential read) and multiplies them with
+/// every tile in register-blocked micro-kernels (4 weight rows × 2 tiles, or 8 rows × the
+/// last odd tile) 128 columns at a time, so nothing is packed but the activations and each
+/// weight is dequantized once.
+#[cfg(target_arch = "x86_64")]
+fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
+    use x86::TILE;
+    let tiles = m.div_ceil(TILE);
+    let ld = tiles * TILE;
+    let mut xt = vec![0f32; tiles * k * TILE];
+    for (i, xr) in x.chunks_exact(k).enumerate() {
+        let tile = &mut xt[(i / TILE) * k * TILE..];
+        for (kk, v) in xr.iter().enumerate() {
+            tile[kk * TILE + i % TILE] = *v;
+        }
+    }
+    let nb = k / QK;
+    let row_bytes = nb * BLOCK_BYTES;
+    let y_addr = y.as_mut_ptr() as usize;
+    (0..n.div_ceil(GEMM_ROWS_PER_TASK)).into_par_iter().for_each(|task| {
+        let r0 = task * GEMM_ROWS_PER_TASK;
+        let nr = GEMM_ROWS_PER_TASK.min(n - r0);
+        PANEL.with_borrow_mut(|a| {
+            ACC.with_borrow_mut(|c| {
+                // the task's rows are one contiguous run of `w`: read as one stream
+                a.resize(GEMM_ROWS_PER_TASK * k, 0.0);
+                x86::dequantize_avx2_safe(
+                    &w[r0 * row_bytes..(r0 + nr) * row_bytes],
+                    &mut a[..nr * k],
+                );
+                a[nr * k..].fill(0.0);
+                c.clear();
+                c.resize(GEMM_ROWS_PER_TASK * ld, 0.0);
+                for k0 in (0..k).step_by(GEMM_KC) {
+                    let kc = GEMM_KC.min(k - k0);
+                    x86::panel_safe(&a[k0..], k, &xt[k0 * TILE..], k * TILE, kc, c, ld);
+                }
+                // SAFETY: `y` is `[m, n]`; this task writes its columns r0..r0+nr only, so
+                // tasks never write the same element.
+                let y = unsafe { std::slice::from_raw_parts_mut(y_addr as *mut f32, m * n) };
+                for (i, yr) in y.chunks_exact_mut(n).enumerate() {
+                    for (r, v) in yr[r0..r0 + nr].iter_mut().enumerate() {
+                        *v = c[r * ld + i];
+                    }
+                }
+            })
+        })
+    });
+}
+
+/// `y [m, n] = x [m, k] · Wᵀ` by panels of dequantized weight rows and the f32 GEMM (CPUs
+/// without AVX2 and FMA).
+fn gemm_panels(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
+    let rows = (PANEL_FLOATS / k).clamp(8, n.max(8)) / 8 * 8;
+    let row_bytes = k / QK * BLOCK_BYTES;
     let y_addr = y.as_mut_ptr() as usize;
     (0..n.div_ceil(rows)).into_par_iter().for_each(|p| {
         let r0 = p * rows;
@@ -351,15 +593,50 @@ mod tests {
     #[test]
     fn prefill_path_equals_the_dequantized_matmul() -> Result<()> {
         let dev = Device::Cpu;
-        for (m, n, k) in [(5, 3, 32), (9, 200, 1024), (40, 64, 4096)] {
+        // m: one tile, partial tiles, more than three tiles; n: not a multiple of the task's
+        // 16 rows; k: one and several 128-column passes.
+        for (m, n, k) in [(5, 3, 32), (9, 200, 1024), (40, 64, 4096), (35, 37, 160)] {
             let w = Tensor::from_vec(data(n * k, 3), (n, k), &dev)?;
             let q = QTensor::quantize(&w, GgmlDType::Q8_0)?;
+            let wd = q.dequantize(&dev)?;
             let x = Tensor::from_vec(data(m * k, 5), (m, k), &dev)?;
             let b = Tensor::from_vec(data(n, 11), n, &dev)?;
             let ours = try_matmul(&x, &q, Some(&b))?.expect("q8_0 on the CPU");
-            let want = x.matmul(&q.dequantize(&dev)?.t()?)?.broadcast_add(&b)?;
-            let err = (ours - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(err < 1e-4, "{m}×{n}×{k}: {err}");
+            let candle = x.matmul(&wd.t()?)?.broadcast_add(&b)?;
+            // exact value in f64
+            let (xv, wv, bv) = (x.to_vec2::<f32>()?, wd.to_vec2::<f32>()?, b.to_vec1::<f32>()?);
+            let exact: Vec<Vec<f64>> = xv
+                .iter()
+                .map(|xr| {
+                    wv.iter()
+                        .zip(&bv)
+                        .map(|(wr, b)| {
+                            xr.iter().zip(wr).map(|(a, w)| *a as f64 * *w as f64).sum::<f64>()
+                                + *b as f64
+                        })
+                        .collect()
+                })
+                .collect();
+            let err = |t: &Tensor| -> Result<f64> {
+                let v = t.to_vec2::<f32>()?;
+                Ok(v.iter()
+                    .flatten()
+                    .zip(exact.iter().flatten())
+                    .fold(0f64, |e, (a, b)| e.max((*a as f64 - b).abs())))
+            };
+            // the path of CPUs without AVX2 (dequantized panels through the gemm crate)
+            let mut yp = vec![0f32; m * n];
+            gemm_panels(&q.data()?, n, k, &x.flatten_all()?.to_vec1::<f32>()?, m, &mut yp);
+            let panels = Tensor::from_vec(yp, (m, n), &dev)?.broadcast_add(&b)?;
+            let (e_ours, e_panels, e_candle) = (err(&ours)?, err(&panels)?, err(&candle)?);
+            // f32 summation error only: relative to the largest output (candle's own f32
+            // matmul is within 1e-6 of it, a wrong row or tile would be off by ~1)
+            let scale = exact.iter().flatten().fold(0f64, |a, v| a.max(v.abs()));
+            assert!(e_panels < 1e-5 * scale, "{m}×{n}×{k}: panels error {e_panels} of {scale}");
+            assert!(
+                e_ours < 1e-5 * scale,
+                "{m}×{n}×{k}: error {e_ours} of max |y| {scale} (candle's f32 matmul: {e_candle})"
+            );
         }
         Ok(())
     }

@@ -43,7 +43,9 @@ pub struct SynthesisOptions {
     /// Stream audio as it is generated (sliding-window decoder) instead of per chunk.
     pub stream: bool,
     /// Decoder frames (256 samples) of the first streamed piece; later pieces double up to
-    /// [`stream::MAX_CHUNK_FRAMES`].
+    /// [`stream::MAX_CHUNK_FRAMES`]. The default, 12 (0.13 s), is out after ~7 codes: first
+    /// audio 0.73–0.75 s with the v2 model on two cores, against 1.07–1.10 s with 24
+    /// (`vocalis bench --stream-first-frames N`, docs/benchmarks.md).
     pub stream_chunk_frames: usize,
 }
 
@@ -59,7 +61,7 @@ impl SynthesisOptions {
             trim_final_period: false,
             pause_samples: SENTENCE_PAUSE_SAMPLES,
             stream: false,
-            stream_chunk_frames: 24,
+            stream_chunk_frames: 12,
         }
     }
 }
