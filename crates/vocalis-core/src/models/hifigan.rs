@@ -311,11 +311,15 @@ impl CpuGenerator {
             let (u, tu) = up.forward(&o, t, PreAct::Leaky(0.1), Some(&self.conds[i].apply(&g)));
             t = tu;
             let mut acc: Vec<f32> = vec![0.0; u.len()];
+            // three buffers for every convolution of the stage (they are tens of MB at the
+            // last stages: a fresh allocation each time page-faulted and zeroed it again)
+            let (mut x, mut xt, mut x2) = (Vec::new(), Vec::new(), Vec::new());
             for rb in &self.resblocks[3 * i..3 * i + 3] {
-                let mut x = u.clone();
+                x.clone_from(&u);
                 for (c1, c2) in rb {
-                    let xt = c1.forward(&x, t, PreAct::Leaky(0.1), None, None);
-                    x = c2.forward(&xt, t, PreAct::Leaky(0.1), None, Some(&x));
+                    c1.forward_into(&x, t, PreAct::Leaky(0.1), None, None, &mut xt);
+                    c2.forward_into(&xt, t, PreAct::Leaky(0.1), None, Some(&x), &mut x2);
+                    std::mem::swap(&mut x, &mut x2);
                 }
                 for (a, v) in acc.iter_mut().zip(&x) {
                     *a += v;

@@ -10,6 +10,8 @@
 //!
 //! Results equal candle's (and PyTorch's) up to float summation order.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 /// Target size of one tile's im2col buffer, in f32 values (~1 MiB: fits L2 with the weights
@@ -117,61 +119,98 @@ impl CpuConv1d {
         extra_bias: Option<&[f32]>,
         residual: Option<&[f32]>,
     ) -> Vec<f32> {
+        let mut y = Vec::new();
+        self.forward_into(x, t, act, extra_bias, residual, &mut y);
+        y
+    }
+
+    /// [`CpuConv1d::forward`] into `y` (resized to `c_out·t`; every element is written, so a
+    /// buffer of the right size is reused as is: no allocation, zeroing or page faults).
+    pub fn forward_into(
+        &self,
+        x: &[f32],
+        t: usize,
+        act: PreAct,
+        extra_bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        y: &mut Vec<f32>,
+    ) {
         assert_eq!(x.len(), self.c_in * t, "conv input size");
         let rows = self.c_in * self.k;
         let tile = tile_len(rows, t);
-        let mut y = vec![0f32; self.c_out * t];
-        // Tiles write disjoint columns of every output row: gather them per tile, then scatter.
-        let tiles: Vec<(usize, Vec<f32>)> = (0..t.div_ceil(tile))
-            .into_par_iter()
-            .map(|ti| {
-                let t0 = ti * tile;
-                let n = tile.min(t - t0);
-                let mut cols = vec![0f32; rows * n];
-                for ci in 0..self.c_in {
-                    let xr = &x[ci * t..(ci + 1) * t];
-                    for kk in 0..self.k {
-                        let row = &mut cols[(ci * self.k + kk) * n..(ci * self.k + kk + 1) * n];
-                        // source index of column j: t0 + j + kk·d − pad
-                        let shift = (kk * self.dilation) as isize - self.padding as isize;
-                        let lo = (-(t0 as isize) - shift).clamp(0, n as isize) as usize;
-                        let hi = ((t as isize - t0 as isize - shift).clamp(0, n as isize)) as usize;
-                        if lo < hi {
-                            let s0 = (t0 as isize + lo as isize + shift) as usize;
-                            for (d, s) in row[lo..hi].iter_mut().zip(&xr[s0..s0 + (hi - lo)]) {
-                                *d = act.apply(*s);
+        if y.len() != self.c_out * t {
+            y.clear();
+            y.resize(self.c_out * t, 0.0);
+        }
+        let y_addr = y.as_mut_ptr() as usize;
+        // Tiles write disjoint columns of every output row.
+        (0..t.div_ceil(tile)).into_par_iter().for_each(|ti| {
+            let t0 = ti * tile;
+            let n = tile.min(t - t0);
+            COLS.with_borrow_mut(|cols| {
+                OUT.with_borrow_mut(|out| {
+                    cols.resize(rows * n, 0.0);
+                    out.resize(self.c_out * n, 0.0);
+                    self.gather(x, t, t0, n, act, &mut cols[..rows * n]);
+                    matmul(out, &self.weight, cols, self.c_out, rows, n);
+                    // SAFETY: `y` is `[c_out][t]`; this tile writes columns t0..t0+n of each
+                    // row only, so tiles never write the same element.
+                    let y = unsafe {
+                        std::slice::from_raw_parts_mut(y_addr as *mut f32, self.c_out * t)
+                    };
+                    for co in 0..self.c_out {
+                        let b = self.bias[co] + extra_bias.map_or(0.0, |e| e[co]);
+                        let dst = &mut y[co * t + t0..co * t + t0 + n];
+                        let src = &out[co * n..(co + 1) * n];
+                        match residual {
+                            Some(r) => {
+                                let r = &r[co * t + t0..co * t + t0 + n];
+                                for ((d, s), r) in dst.iter_mut().zip(src).zip(r) {
+                                    *d = *s + b + *r;
+                                }
+                            }
+                            None => {
+                                for (d, s) in dst.iter_mut().zip(src) {
+                                    *d = *s + b;
+                                }
                             }
                         }
                     }
-                }
-                let mut out = vec![0f32; self.c_out * n];
-                matmul(&mut out, &self.weight, &cols, self.c_out, rows, n);
-                (t0, out)
+                })
             })
-            .collect();
-        for (t0, out) in tiles {
-            let n = out.len() / self.c_out;
-            for co in 0..self.c_out {
-                let b = self.bias[co] + extra_bias.map_or(0.0, |e| e[co]);
-                let dst = &mut y[co * t + t0..co * t + t0 + n];
-                let src = &out[co * n..(co + 1) * n];
-                match residual {
-                    Some(r) => {
-                        let r = &r[co * t + t0..co * t + t0 + n];
-                        for ((d, s), r) in dst.iter_mut().zip(src).zip(r) {
-                            *d = *s + b + *r;
-                        }
+        });
+    }
+
+    /// The im2col columns `t0..t0+n` of `act(x)`: row `ci·k + kk` holds
+    /// `act(x[ci][t0 + j + kk·d − pad])`, 0 outside `[0, t)`.
+    fn gather(&self, x: &[f32], t: usize, t0: usize, n: usize, act: PreAct, cols: &mut [f32]) {
+        for ci in 0..self.c_in {
+            let xr = &x[ci * t..(ci + 1) * t];
+            for kk in 0..self.k {
+                let row = &mut cols[(ci * self.k + kk) * n..(ci * self.k + kk + 1) * n];
+                let shift = (kk * self.dilation) as isize - self.padding as isize;
+                let lo = (-(t0 as isize) - shift).clamp(0, n as isize) as usize;
+                let hi = ((t as isize - t0 as isize - shift).clamp(0, n as isize)) as usize;
+                if lo < hi {
+                    let s0 = (t0 as isize + lo as isize + shift) as usize;
+                    for (d, s) in row[lo..hi].iter_mut().zip(&xr[s0..s0 + (hi - lo)]) {
+                        *d = act.apply(*s);
                     }
-                    None => {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d = *s + b;
-                        }
-                    }
+                    row[..lo].fill(0.0);
+                    row[hi..].fill(0.0);
+                } else {
+                    row.fill(0.0);
                 }
             }
         }
-        y
     }
+}
+
+thread_local! {
+    /// A tile's im2col columns, reused across convolutions on each worker.
+    static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// A tile's GEMM output.
+    static OUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `ConvTranspose1d` with kernel `k`, stride `s`, padding `p` (output length `(t−1)·s − 2p + k`),
