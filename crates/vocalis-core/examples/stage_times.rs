@@ -1,0 +1,72 @@
+//! Times one inference stage in a loop, for profiling it alone (`perf record` around it) and
+//! for A/B runs of a change in the same minute on a noisy machine.
+//!
+//!     cargo run --release --example stage_times -- MODEL_DIR STAGE [ROUNDS]
+//!
+//! STAGE is one of
+//! - `prefill`: the GPT prefill of the `vocalis bench` sentence for one voice; the first round
+//!   computes the voice's conditioning keys and values, later rounds reuse them;
+//! - `decode`: HiFi-GAN on 240 random latents (~11 s of audio), with its real-time factor;
+//! - `clone`: the speaker embedding and the GPT conditioning latents of a 6.5 s clip.
+//!
+//! Threads: `RAYON_NUM_THREADS` (the CLI's `--threads`).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use vocalis_core::candle::{Device, Tensor};
+use vocalis_core::models::{CloneOptions, Xtts};
+use vocalis_core::util::in_pool;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, stage, rest @ ..] = args.as_slice() else {
+        bail!("usage: stage_times MODEL_DIR prefill|decode|clone [ROUNDS]")
+    };
+    let rounds: usize = match rest.first() {
+        Some(r) => r.parse().with_context(|| format!("ROUNDS must be a number, got {r:?}"))?,
+        None => 5,
+    };
+    let dev = Device::Cpu;
+    let model = Xtts::load(Path::new(dir), &dev)?;
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
+    match stage.as_str() {
+        "prefill" => {
+            let cond = Tensor::randn(0f32, 1.0, (1, 32, model.gpt_config().model_dim), &dev)?;
+            let ids = model.tokenize("Hello world, this is a tiny test.", "en")?;
+            let mut cache = model.gpt.new_cache()?;
+            for i in 0..rounds {
+                let t = Instant::now();
+                in_pool(|| model.gpt.prefill(&mut cache, &cond, &ids))?;
+                println!("prefill {i}: {:.1} ms ({} positions)", ms(t), cache.len());
+            }
+        }
+        "decode" => {
+            let lat = Tensor::randn(0f32, 1.0, (240, model.gpt_config().model_dim), &dev)?;
+            let spk = Tensor::randn(0f32, 0.1, 512, &dev)?;
+            for i in 0..rounds {
+                let t = Instant::now();
+                let wav = model.decode(&lat, &spk)?;
+                let secs = ms(t) / 1e3;
+                println!("decode {i}: {secs:.2} s, RTF {:.3}", secs / (wav.len() as f64 / 24000.0));
+            }
+        }
+        "clone" => {
+            let clip: Vec<f32> = (0..22050 * 13 / 2)
+                .map(|i| (i as f32 * 0.031).sin() * 0.3 + (i as f32 * 0.0071).sin() * 0.2)
+                .collect();
+            let o = CloneOptions::from_config(&model.config);
+            for i in 0..rounds {
+                let t = Instant::now();
+                in_pool(|| model.speaker_embedding(&clip))?;
+                let spk = ms(t);
+                let t = Instant::now();
+                in_pool(|| model.gpt_cond_latents(&clip, o.gpt_cond_secs, o.gpt_cond_chunk_secs))?;
+                println!("clone {i}: speaker embedding {spk:.0} ms, GPT latents {:.0} ms", ms(t));
+            }
+        }
+        s => bail!("unknown stage {s:?}: prefill, decode or clone"),
+    }
+    Ok(())
+}
