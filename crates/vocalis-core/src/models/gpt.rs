@@ -442,9 +442,9 @@ impl Gpt {
     /// returns the latent (post `final_norm`) of the START_AUDIO position `[1, D]`.
     ///
     /// The conditioning positions' keys and values are computed once per voice and reused
-    /// (the last [`VOICE_PREFIX_CACHE`] voices are kept; see [`Gpt::voice_prefix`]); only the
-    /// text and START_AUDIO positions are computed here, attending to them. Trainable weights
-    /// change between calls, so they get one pass over the whole prefix instead.
+    /// (the last [`VOICE_PREFIX_CACHE`] voices are kept, keyed by the latents' exact bits);
+    /// only the text and START_AUDIO positions are computed here, attending to them.
+    /// Trainable weights change between calls, so they get one pass over the whole prefix.
     pub fn prefill(&self, cache: &mut KvCache, cond: &Tensor, text_ids: &[u32]) -> Result<Tensor> {
         cache.reset();
         let text = self.text_prefix(text_ids)?;
