@@ -61,16 +61,36 @@ fn tile_len(rows: usize, t: usize) -> usize {
 
 /// `dst[m×n] = lhs[m×k] · rhs[k×n]`, row-major, single-threaded (parallelism is over tiles).
 fn matmul(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize) {
-    debug_assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
-    // SAFETY: the slices are at least as long as the row-major shapes passed with them.
+    assert!(dst.len() >= m * n);
+    // SAFETY: `dst` holds m rows of n floats and is borrowed mutably.
+    unsafe { matmul_into(dst.as_mut_ptr(), n, lhs, rhs, m, k, n) }
+}
+
+/// [`matmul`] into rows `ldd` floats apart at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of `m` rows of `n` floats, `ldd` apart, that no one else
+/// reads or writes meanwhile.
+unsafe fn matmul_into(
+    dst: *mut f32,
+    ldd: usize,
+    lhs: &[f32],
+    rhs: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    assert!(lhs.len() >= m * k && rhs.len() >= k * n && ldd >= n);
+    // SAFETY: the operands hold the row-major shapes passed with them (asserted); `dst` is
+    // the caller's promise.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
-            n as isize,
+            ldd as isize,
             false,
             lhs.as_ptr(),
             1,
@@ -363,29 +383,16 @@ pub fn conv2d(
                 }
             }
             // SAFETY: `y` is `[c_out][pixels]`; this tile writes pixels oy0·ow..oy0·ow+n of
-            // each channel only (row stride `pixels`), so tiles never write the same element;
-            // `weight` is `[c_out][rows]` and `cols` `[rows][n]`, row-major.
+            // each channel only (row stride `pixels`), so tiles never write the same element.
             unsafe {
-                gemm::gemm(
-                    c_out,
-                    n,
-                    rows,
+                matmul_into(
                     (y_addr as *mut f32).add(oy0 * ow),
-                    1,
-                    pixels as isize,
-                    false,
-                    weight.as_ptr(),
-                    1,
-                    rows as isize,
-                    cols.as_ptr(),
-                    1,
-                    n as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                    pixels,
+                    weight,
+                    cols,
+                    c_out,
+                    rows,
+                    n,
                 )
             }
         })
