@@ -6,6 +6,7 @@
 //! STAGE is one of
 //! - `prefill`: the GPT prefill of the `vocalis bench` sentence for one voice; the first round
 //!   computes the voice's conditioning keys and values, later rounds reuse them;
+//! - `step`: 200 one-position GPT steps after that prefill (greedy codes fed back), per round;
 //! - `decode`: HiFi-GAN on 240 random latents (~11 s of audio), with its real-time factor;
 //! - `clone`: the speaker embedding and the GPT conditioning latents of a 6.5 s clip.
 //!
@@ -22,7 +23,7 @@ use vocalis_core::util::in_pool;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, stage, rest @ ..] = args.as_slice() else {
-        bail!("usage: stage_times MODEL_DIR prefill|decode|clone [ROUNDS]")
+        bail!("usage: stage_times MODEL_DIR prefill|step|decode|clone [ROUNDS]")
     };
     let rounds: usize = match rest.first() {
         Some(r) => r.parse().with_context(|| format!("ROUNDS must be a number, got {r:?}"))?,
@@ -40,6 +41,28 @@ fn main() -> Result<()> {
                 let t = Instant::now();
                 in_pool(|| model.gpt.prefill(&mut cache, &cond, &ids))?;
                 println!("prefill {i}: {:.1} ms ({} positions)", ms(t), cache.len());
+            }
+        }
+        "step" => {
+            // one-position GPT steps after the bench sentence's prefill (codes fed back as
+            // they come, greedy), 200 per round
+            let cond = Tensor::randn(0f32, 1.0, (1, 32, model.gpt_config().model_dim), &dev)?;
+            let ids = model.tokenize("Hello world, this is a tiny test.", "en")?;
+            let mut cache = model.gpt.new_cache()?;
+            for i in 0..rounds {
+                cache.reset();
+                let mut latent = in_pool(|| model.gpt.prefill(&mut cache, &cond, &ids))?;
+                let t = Instant::now();
+                for pos in 1..=200 {
+                    let logits = model.gpt.mel_logits(&latent)?.flatten_all()?;
+                    let code = logits.argmax(0)?.to_scalar::<u32>()?;
+                    latent = in_pool(|| model.gpt.step(&mut cache, code, pos))?;
+                }
+                println!(
+                    "step {i}: {:.2} ms per step ({} positions at the end)",
+                    ms(t) / 200.0,
+                    cache.len()
+                );
             }
         }
         "decode" => {
@@ -66,7 +89,7 @@ fn main() -> Result<()> {
                 println!("clone {i}: speaker embedding {spk:.0} ms, GPT latents {:.0} ms", ms(t));
             }
         }
-        s => bail!("unknown stage {s:?}: prefill, decode or clone"),
+        s => bail!("unknown stage {s:?}: prefill, step, decode or clone"),
     }
     Ok(())
 }

@@ -75,9 +75,22 @@ fn streaming_decoder_equals_batch_on_long_random_latents() {
     let lat = candle::Tensor::randn(0f32, 1.0, (60, 64), &Device::Cpu).unwrap();
     let spk = voice().speaker_embedding;
     let batch = m.decode(&lat, &spk).unwrap();
-    for chunk in [3usize, 40] {
+    for chunk in [3usize, 12, 40] {
         let mut dec = StreamingDecoder::new(&m.hifigan, &spk, chunk).unwrap();
-        let mut out = dec.push_many(&lat).unwrap();
+        // the synthesis loop waits for the first piece after this many latents: it must come
+        // exactly then (earlier or later would stall the stream)
+        let first_at = dec.latents_for_first_piece();
+        let mut out = Vec::new();
+        for i in 0..lat.dim(0).unwrap() {
+            if let Some(a) = dec.push(&lat.get(i).unwrap()).unwrap() {
+                if out.is_empty() {
+                    assert_eq!(i + 1, first_at, "first piece of {chunk} frames");
+                    assert!(a.len() >= chunk * 256, "first piece of {chunk} frames");
+                }
+                out.extend(a);
+            }
+        }
+        assert!(!out.is_empty(), "no piece before the end with {chunk} frames");
         out.extend(dec.finish().unwrap());
         assert_close(&format!("sliding-window decode, chunk {chunk} frames"), &out, &batch, 1e-5);
     }

@@ -171,24 +171,9 @@ impl Block {
         let done = crate::nn::with_cpu_f32(kt, |k| {
             crate::nn::with_cpu_f32(vt, |v| {
                 s.att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+                    let rows = head * cap * hd..(head * cap + len) * hd;
                     let qh = &q[head * hd..(head + 1) * hd];
-                    let base = head * cap * hd;
-                    let mut p: Vec<f32> = (0..len)
-                        .map(|j| crate::nn::gemv::dot(qh, &k[base + j * hd..][..hd]) * scale)
-                        .collect();
-                    let max = p.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
-                    let mut sum = 0f32;
-                    for v in p.iter_mut() {
-                        *v = (*v - max).exp();
-                        sum += *v;
-                    }
-                    out.fill(0.0);
-                    for (j, pj) in p.iter().enumerate() {
-                        let w = pj / sum;
-                        for (o, vv) in out.iter_mut().zip(&v[base + j * hd..][..hd]) {
-                            *o += w * vv;
-                        }
-                    }
+                    crate::nn::attn::attend(qh, &k[rows.clone()], &v[rows], scale, out)
                 })
             })
         })

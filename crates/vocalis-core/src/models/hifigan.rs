@@ -21,6 +21,13 @@ const RESBLOCK_DILATIONS: [usize; 3] = [1, 3, 5];
 const INITIAL_CHANNELS: usize = 512;
 /// Output samples per decoder frame.
 pub const HOP: usize = 256;
+/// Frames kept on each side of a wanted span after the first stage (see
+/// [`HifiGan::generate_span`]): the later stages see ±1.8 frames (upsampling ±1.5 samples at
+/// 8 per frame, the k=11 resblocks ±60 samples at 64, 128 and 256 per frame, conv_post ±3).
+pub const SPAN_MARGIN_FRAMES: usize = 3;
+/// Frames of context the first stage's resblocks need on each side (k = 11 with dilations 1,
+/// 3, 5: ±60 samples at 8 per frame = 7.5 frames).
+const STAGE0_RESBLOCK_FRAMES: usize = 8;
 
 struct ResBlock {
     convs1: Vec<Conv1d>,
@@ -123,6 +130,24 @@ impl HifiGan {
         match &self.backend {
             Backend::Candle(c) => c.generate(z, g),
             Backend::Cpu(c) => c.generate(z, g),
+        }
+    }
+
+    /// [`Self::generate`] where only the audio of frames `keep` (a range of `z`'s frames) is
+    /// wanted: the CPU generator drops the frames no output of `keep` depends on, before the
+    /// first stage's resblocks and again after them (keeping [`SPAN_MARGIN_FRAMES`] on each
+    /// side for the later stages' receptive field), so a streamed window's context is decoded
+    /// at the first stage's low rate only. Returns the audio and the frame of `z` where it
+    /// starts; the audio of `keep` equals `generate`'s (tests/pipeline.rs, streaming tests).
+    pub fn generate_span(
+        &self,
+        z: &Tensor,
+        g: &Tensor,
+        keep: std::ops::Range<usize>,
+    ) -> Result<(Tensor, usize)> {
+        match &self.backend {
+            Backend::Candle(c) => Ok((c.generate(z, g)?, 0)),
+            Backend::Cpu(c) => c.generate_span(z, g, Some(keep)),
         }
     }
 
@@ -300,16 +325,43 @@ impl CpuGenerator {
     }
 
     fn generate(&self, z: &Tensor, g: &Tensor) -> Result<Tensor> {
+        Ok(self.generate_span(z, g, None)?.0)
+    }
+
+    fn generate_span(
+        &self,
+        z: &Tensor,
+        g: &Tensor,
+        keep: Option<std::ops::Range<usize>>,
+    ) -> Result<(Tensor, usize)> {
         let (_, _, t) = z.dims3()?;
         let dev = z.device().clone();
         let z = host(z)?;
         let g = host(g)?;
+        // the frames the buffer holds: [first, first + frames) of `z`
+        let (mut first, mut frames) = (0, t);
+        // drops all but frames `keep` ± `margin` from `x` (`[C, t]`, t a multiple of frames)
+        let mut crop = |x: &mut Vec<f32>, t: &mut usize, margin: usize| {
+            let Some(keep) = &keep else { return };
+            let lo = keep.start.saturating_sub(margin).max(first);
+            let hi = (keep.end + margin).min(first + frames);
+            if lo == first && hi == first + frames {
+                return;
+            }
+            let (per_frame, channels) = (*t / frames, x.len() / *t);
+            let (s0, n) = ((lo - first) * per_frame, (hi - lo) * per_frame);
+            *x = (0..channels).flat_map(|c| x[c * *t + s0..][..n].to_vec()).collect();
+            (*t, first, frames) = (n, lo, hi - lo);
+        };
         let mut o =
             self.conv_pre.forward(&z, t, PreAct::None, Some(&self.cond_layer.apply(&g)), None);
         let mut t = t;
         for (i, up) in self.ups.iter().enumerate() {
-            let (u, tu) = up.forward(&o, t, PreAct::Leaky(0.1), Some(&self.conds[i].apply(&g)));
+            let (mut u, tu) = up.forward(&o, t, PreAct::Leaky(0.1), Some(&self.conds[i].apply(&g)));
             t = tu;
+            if i == 0 {
+                crop(&mut u, &mut t, SPAN_MARGIN_FRAMES + STAGE0_RESBLOCK_FRAMES);
+            }
             let mut acc: Vec<f32> = vec![0.0; u.len()];
             // three buffers for every convolution of the stage (they are tens of MB at the
             // last stages: a fresh allocation each time page-faulted and zeroed it again)
@@ -329,12 +381,15 @@ impl CpuGenerator {
                 *a /= 3.0;
             }
             o = acc;
+            if i == 0 {
+                crop(&mut o, &mut t, SPAN_MARGIN_FRAMES);
+            }
         }
         let mut y = self.conv_post.forward(&o, t, PreAct::Leaky(0.01), None, None);
         for v in y.iter_mut() {
             *v = v.tanh();
         }
-        Tensor::from_vec(y, (1, 1, t), &dev)
+        Ok((Tensor::from_vec(y, (1, 1, t), &dev)?, first))
     }
 }
 

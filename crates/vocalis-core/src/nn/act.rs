@@ -14,7 +14,7 @@ const GELU_C: f32 = 0.797_884_6;
 
 /// `e^x` for `x ≤ 88` (below −87 it returns ~0).
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // round to nearest by the 1.5·2²³ trick (`f32::round` is a libm call without SSE4.1)
     const ROUND: f32 = 12_582_912.0;

@@ -3,6 +3,7 @@
 //! attention KV cache.
 
 pub mod act;
+pub mod attn;
 pub mod conv;
 pub mod conv_cpu;
 pub mod gemv;

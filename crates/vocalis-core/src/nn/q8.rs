@@ -82,6 +82,21 @@ pub struct QuantizedRow {
 /// Quantizes `x` (length a multiple of 32) as candle's `BlockQ8_0::from_float` does.
 pub fn quantize_row(x: &[f32]) -> QuantizedRow {
     assert!(x.len().is_multiple_of(QK), "q8_0 row of {} values", x.len());
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2(x: &[f32]) -> QuantizedRow {
+            quantize_row_impl(x)
+        }
+        // SAFETY: the CPU has AVX2 (the same code, vectorised: without SSE4.1 every
+        // `f32::round` was a call to libm's `roundf`).
+        return unsafe { avx2(x) };
+    }
+    quantize_row_impl(x)
+}
+
+#[inline(always)]
+fn quantize_row_impl(x: &[f32]) -> QuantizedRow {
     let mut d = Vec::with_capacity(x.len() / QK);
     let mut qs = vec![0i8; x.len()];
     for (xb, qb) in x.chunks_exact(QK).zip(qs.chunks_exact_mut(QK)) {
@@ -333,6 +348,77 @@ mod x86 {
         }
     }
 
+    /// `[Σ_kk a[j·lda + kk] · x[i·ldx + kk] for j < 4] for i < 2` over `kk < k` (a multiple of
+    /// 8): four weight rows against two activation rows as dot products along `k`, for the
+    /// activation rows that do not fill a tile (no lane is padding).
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot4x2(
+        a: *const f32,
+        lda: usize,
+        x0: *const f32,
+        x1: *const f32,
+        k: usize,
+    ) -> [[f32; 4]; 2] {
+        // SAFETY: the caller passes 4 rows of `k` floats at `a` (stride lda) and two rows of
+        // `k` floats at `x0`, `x1`.
+        unsafe {
+            let (a0, a1, a2, a3) = (a, a.add(lda), a.add(2 * lda), a.add(3 * lda));
+            let z = _mm256_setzero_ps();
+            let (mut c00, mut c01, mut c02, mut c03) = (z, z, z, z);
+            let (mut c10, mut c11, mut c12, mut c13) = (z, z, z, z);
+            for kk in (0..k).step_by(TILE) {
+                let (y0, y1) = (_mm256_loadu_ps(x0.add(kk)), _mm256_loadu_ps(x1.add(kk)));
+                let w = _mm256_loadu_ps(a0.add(kk));
+                c00 = _mm256_fmadd_ps(w, y0, c00);
+                c10 = _mm256_fmadd_ps(w, y1, c10);
+                let w = _mm256_loadu_ps(a1.add(kk));
+                c01 = _mm256_fmadd_ps(w, y0, c01);
+                c11 = _mm256_fmadd_ps(w, y1, c11);
+                let w = _mm256_loadu_ps(a2.add(kk));
+                c02 = _mm256_fmadd_ps(w, y0, c02);
+                c12 = _mm256_fmadd_ps(w, y1, c12);
+                let w = _mm256_loadu_ps(a3.add(kk));
+                c03 = _mm256_fmadd_ps(w, y0, c03);
+                c13 = _mm256_fmadd_ps(w, y1, c13);
+            }
+            [
+                [hsum(c00), hsum(c01), hsum(c02), hsum(c03)],
+                [hsum(c10), hsum(c11), hsum(c12), hsum(c13)],
+            ]
+        }
+    }
+
+    /// `y[i][j] = Σ_kk a[j·lda + kk] · x[i·k + kk]` for the `rows` (a multiple of 4) weight
+    /// rows `j` of `a` and every row `i` of `x` (`[m, k]`), written at `y[i·ldy + j]`.
+    pub(super) fn dots_safe(
+        a: &[f32],
+        lda: usize,
+        x: &[f32],
+        k: usize,
+        rows: usize,
+        y: &mut [f32],
+        ldy: usize,
+    ) {
+        let m = x.len() / k;
+        assert!(rows.is_multiple_of(4) && k.is_multiple_of(TILE) && k <= lda);
+        assert!(rows == 0 || a.len() >= (rows - 1) * lda + k);
+        assert!(x.len() == m * k && (m == 0 || y.len() >= (m - 1) * ldy + rows));
+        // SAFETY: selected only after detecting avx2 and fma; the asserts bound every access.
+        unsafe {
+            for i in (0..m).step_by(2) {
+                let x0 = x.as_ptr().add(i * k);
+                let x1 = if i + 1 < m { x0.add(k) } else { x0 };
+                for j in (0..rows).step_by(4) {
+                    let [r0, r1] = dot4x2(a.as_ptr().add(j * lda), lda, x0, x1, k);
+                    y[i * ldy + j..][..4].copy_from_slice(&r0);
+                    if i + 1 < m {
+                        y[(i + 1) * ldy + j..][..4].copy_from_slice(&r1);
+                    }
+                }
+            }
+        }
+    }
+
     /// [`super::dequantize_rows`] with AVX2 (the generic build only has SSE2, without
     /// sign-extending byte loads).
     pub(super) fn dequantize_avx2_safe(w: &[u8], out: &mut [f32]) {
@@ -444,10 +530,12 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
     use x86::TILE;
-    let tiles = m.div_ceil(TILE);
+    // whole tiles of 8 activation rows, and the rows left over (dot products along k)
+    let tiles = m / TILE;
     let ld = tiles * TILE;
+    let tail = &x[ld * k..];
     let mut xt = vec![0f32; tiles * k * TILE];
-    for (i, xr) in x.chunks_exact(k).enumerate() {
+    for (i, xr) in x[..ld * k].chunks_exact(k).enumerate() {
         let tile = &mut xt[(i / TILE) * k * TILE..];
         for (kk, v) in xr.iter().enumerate() {
             tile[kk * TILE + i % TILE] = *v;
@@ -469,17 +557,27 @@ fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) 
                 );
                 a[nr * k..].fill(0.0);
                 c.clear();
-                c.resize(GEMM_ROWS_PER_TASK * ld, 0.0);
-                for k0 in (0..k).step_by(GEMM_KC) {
-                    let kc = GEMM_KC.min(k - k0);
-                    x86::panel_safe(&a[k0..], k, &xt[k0 * TILE..], k * TILE, kc, c, ld);
+                c.resize(GEMM_ROWS_PER_TASK * m, 0.0);
+                // the tiles' products `[GEMM_ROWS_PER_TASK][ld]`, then the leftover rows'
+                // `[m - ld][GEMM_ROWS_PER_TASK]`
+                let (cp, ct) = c.split_at_mut(GEMM_ROWS_PER_TASK * ld);
+                if tiles > 0 {
+                    for k0 in (0..k).step_by(GEMM_KC) {
+                        let kc = GEMM_KC.min(k - k0);
+                        x86::panel_safe(&a[k0..], k, &xt[k0 * TILE..], k * TILE, kc, cp, ld);
+                    }
                 }
+                x86::dots_safe(a, k, tail, k, GEMM_ROWS_PER_TASK, ct, GEMM_ROWS_PER_TASK);
                 // SAFETY: `y` is `[m, n]`; this task writes its columns r0..r0+nr only, so
                 // tasks never write the same element.
                 let y = unsafe { std::slice::from_raw_parts_mut(y_addr as *mut f32, m * n) };
                 for (i, yr) in y.chunks_exact_mut(n).enumerate() {
                     for (r, v) in yr[r0..r0 + nr].iter_mut().enumerate() {
-                        *v = c[r * ld + i];
+                        *v = if i < ld {
+                            c[r * ld + i]
+                        } else {
+                            c[GEMM_ROWS_PER_TASK * ld + (i - ld) * GEMM_ROWS_PER_TASK + r]
+                        };
                     }
                 }
             })
@@ -586,6 +684,21 @@ mod tests {
             for (o, t) in ours.iter().zip(&theirs) {
                 assert!((o - t).abs() < 1e-4 * (1.0 + t.abs()), "{n}×{k}: {o} vs candle {t}");
             }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn activation_rows_are_quantized_as_candle_does() -> Result<()> {
+        // one value placed at half a quantization step (a rounding tie, up to float error)
+        let mut x = data(1024, 9);
+        x[5] = 0.5 / 127.0 * x.iter().take(32).fold(0f32, |a, v| a.max(v.abs()));
+        let ours = quantize_row(&x);
+        let q = QTensor::quantize(&Tensor::from_vec(x, (1, 1024), &Device::Cpu)?, GgmlDType::Q8_0)?;
+        for (b, blk) in q.data()?.chunks_exact(BLOCK_BYTES).enumerate() {
+            assert_eq!(ours.d[b], block_scale(blk), "scale of block {b}");
+            let qs: Vec<i8> = blk[2..].iter().map(|v| *v as i8).collect();
+            assert_eq!(&ours.qs[b * QK..(b + 1) * QK], qs.as_slice(), "values of block {b}");
         }
         Ok(())
     }

@@ -43,9 +43,8 @@ pub struct SynthesisOptions {
     /// Stream audio as it is generated (sliding-window decoder) instead of per chunk.
     pub stream: bool,
     /// Decoder frames (256 samples) of the first streamed piece; later pieces double up to
-    /// [`stream::MAX_CHUNK_FRAMES`]. The default, 12 (0.13 s), is out after ~7 codes: first
-    /// audio 0.73–0.75 s with the v2 model on two cores, against 1.07–1.10 s with 24
-    /// (`vocalis bench --stream-first-frames N`, docs/benchmarks.md).
+    /// [`stream::MAX_CHUNK_FRAMES`]. The default, 12 (0.13 s), is out after 7 codes, decoded
+    /// while the GPT waits (docs/benchmarks.md: `vocalis bench --stream-first-frames N`).
     pub stream_chunk_frames: usize,
 }
 
@@ -232,7 +231,8 @@ pub fn synthesize(
 ///
 /// The decoder runs on its own thread: while it decodes a finished window the GPT goes on with
 /// the next tokens (both share the rayon pool, so on two cores each gets about one), and the
-/// audio it sends back is passed on at the next token or at the end.
+/// audio it sends back is passed on at the next token or at the end. The first piece is the
+/// exception: the GPT waits for it, so that it is decoded on every core and out sooner.
 fn stream_chunk(
     model: &Xtts,
     voice: &Conditioning,
@@ -247,6 +247,7 @@ fn stream_chunk(
         &voice.speaker_embedding,
         opts.stream_chunk_frames,
     )?;
+    let first_piece_at = dec.latents_for_first_piece();
     let tg = Instant::now();
     // `Some(latent)` for each token, `None` once generation is complete; a channel closed
     // without `None` means generation stopped, and the rest is not decoded.
@@ -274,8 +275,14 @@ fn stream_chunk(
         let generated = model.generate(voice, ids, &opts.sampling, seed, |_, n, latent| {
             let mut step = || -> Result<()> {
                 out.event(Event::Token { count: n + 1 })?;
+                let stopped = || Error::Invalid("the streaming decoder stopped".into());
                 if latent_tx.send(Some(latent.clone())).is_err() {
-                    return Err(Error::Invalid("the streaming decoder stopped".into()));
+                    return Err(stopped());
+                }
+                if n + 1 == first_piece_at {
+                    // the first piece gets every core: waiting for it costs the GPT one
+                    // window's decode once, and brings the first audio that much earlier
+                    out.audio(&audio_rx.recv().map_err(|_| stopped())?)?;
                 }
                 while let Ok(a) = audio_rx.try_recv() {
                     out.audio(&a)?;

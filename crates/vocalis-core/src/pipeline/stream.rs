@@ -68,6 +68,14 @@ impl<'a> StreamingDecoder<'a> {
         self.emitted_frames * HOP
     }
 
+    /// Latents after which the first piece is decoded (the piece's frames and their right
+    /// context stable); a stream that ends earlier is decoded whole by [`Self::finish`].
+    pub fn latents_for_first_piece(&self) -> usize {
+        (2..)
+            .find(|&l| Self::stable_frames_of(l) >= self.first_chunk_frames + CONTEXT_FRAMES)
+            .expect("stable frames grow with the latents")
+    }
+
     /// Adds one latent (`[D]` or `[1, D]`) and returns any audio that became final.
     pub fn push(&mut self, latent: &Tensor) -> Result<Option<Vec<f32>>> {
         self.latents.push(latent.flatten_all()?.unsqueeze(0)?);
@@ -110,7 +118,11 @@ impl<'a> StreamingDecoder<'a> {
     /// Frames whose value no longer depends on latents still to come: both interpolation
     /// sources are interior (not clamped at the current end).
     fn stable_frames(&self) -> usize {
-        let l = self.latents.len();
+        Self::stable_frames_of(self.latents.len())
+    }
+
+    /// [`Self::stable_frames`] once `l` latents have arrived.
+    fn stable_frames_of(l: usize) -> usize {
         if l < 2 {
             return 0;
         }
@@ -136,8 +148,11 @@ impl<'a> StreamingDecoder<'a> {
         let lat = Tensor::cat(&self.latents[i_lo..=i_hi], 0)?; // [n, D]
         let z1 = gather_lerp(&lat, &p1, q_lo..q_hi + 1, i_lo)?;
         let z2 = gather_lerp(&z1, &p2, w0..w1, q_lo)?; // [w1-w0, D]
-        let wav = self.hifigan.generate(&z2.t()?.unsqueeze(0)?, &self.speaker)?.flatten_all()?;
-        let from = (self.emitted_frames - w0) * HOP;
+        let keep = self.emitted_frames - w0..end - w0;
+        let (wav, first) =
+            self.hifigan.generate_span(&z2.t()?.unsqueeze(0)?, &self.speaker, keep)?;
+        let wav = wav.flatten_all()?;
+        let from = (self.emitted_frames - w0 - first) * HOP;
         let len = (end - self.emitted_frames) * HOP;
         let out = wav.narrow(0, from, len)?.to_dtype(candle::DType::F32)?.to_vec1::<f32>()?;
         self.emitted_frames = end;
