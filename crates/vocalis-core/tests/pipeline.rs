@@ -26,6 +26,9 @@ fn opts(stream: bool) -> SynthesisOptions {
     o.sampling.greedy = true;
     o.stream = stream;
     o.stream_chunk_frames = 4;
+    // one-shot: each chunk decoded whole after its generation (the tests compare the
+    // windowed paths against it)
+    o.overlap_decode = false;
     o
 }
 
@@ -65,6 +68,11 @@ fn streaming_equals_one_shot() {
     let (streamed, pieces) = run(text, &opts(true));
     assert!(pieces.len() >= 3, "expected several streamed pieces, got {pieces:?}");
     assert_close("streamed vs one-shot audio", &streamed, &batch, 1e-5);
+    // the default one-shot path: decoded in windows while the GPT generates
+    let mut o = opts(false);
+    o.overlap_decode = true;
+    let (overlapped, _) = run(text, &o);
+    assert_close("overlapped vs one-shot audio", &overlapped, &batch, 1e-5);
 }
 
 #[test]

@@ -8,9 +8,10 @@
 //!   what bounds a batch-1 step.
 //! - **More rows** (the prefill): weight rows are dequantized to f32 16 at a time and
 //!   multiplied with the activations (which stay f32) by register-blocked AVX2 micro-kernels
-//!   that broadcast the weights against transposed tiles of 8 activation rows; nothing but the
-//!   activations is packed (the `gemm` crate spent more time packing the dequantized panels
-//!   than multiplying them: 36 % vs 34 % of a prefill). Without AVX2, panels of dequantized
+//!   that broadcast the weights against transposed tiles of 8 activation rows (rows left
+//!   over as dot products); nothing but the activations is packed (the `gemm` crate spent
+//!   more time packing the dequantized panels than multiplying them: 36 % vs 34 % of a
+//!   prefill). Without AVX2, panels of dequantized
 //!   rows go to the `gemm` crate. candle multiplies each activation row against the whole
 //!   quantized matrix with its integer dot products; on CPUs without AVX-512 VNNI that made
 //!   the q8_0 prefill ~4× slower than f32.
@@ -348,8 +349,8 @@ mod x86 {
         }
     }
 
-    /// `[Σ_kk a[j·lda + kk] · x[i·ldx + kk] for j < 4] for i < 2` over `kk < k` (a multiple of
-    /// 8): four weight rows against two activation rows as dot products along `k`, for the
+    /// `[[Σ_kk a[j·lda + kk] · xi[kk] for j < 4] for xi in [x0, x1]]` over `kk < k` (a multiple
+    /// of 8): four weight rows against two activation rows as dot products along `k`, for the
     /// activation rows that do not fill a tile (no lane is padding).
     #[target_feature(enable = "avx2,fma")]
     unsafe fn dot4x2(
@@ -526,7 +527,9 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
 /// each task dequantizes its 16 weight rows (one sequential read) and multiplies them with
 /// every tile in register-blocked micro-kernels (4 weight rows × 2 tiles, or 8 rows × the
 /// last odd tile) 128 columns at a time, so nothing is packed but the activations and each
-/// weight is dequantized once.
+/// weight is dequantized once. The `m % 8` rows left over are dot products along `k` (a
+/// zero-padded tile cost as much as a full one: 35 text positions spent 18 % of a prefill on
+/// their last 3 rows).
 #[cfg(target_arch = "x86_64")]
 fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
     use x86::TILE;

@@ -46,6 +46,11 @@ pub struct SynthesisOptions {
     /// [`stream::MAX_CHUNK_FRAMES`]. The default, 12 (0.13 s), is out after 7 codes, decoded
     /// while the GPT waits (docs/benchmarks.md: `vocalis bench --stream-first-frames N`).
     pub stream_chunk_frames: usize,
+    /// Without `stream`, on the CPU: decode finished windows of the latents while the GPT
+    /// generates the rest (one core each), as streaming does, and pass the audio on in those
+    /// pieces; it equals the whole-chunk decode up to float rounding. `false` decodes each
+    /// chunk at once after its generation.
+    pub overlap_decode: bool,
 }
 
 impl SynthesisOptions {
@@ -61,6 +66,7 @@ impl SynthesisOptions {
             pause_samples: SENTENCE_PAUSE_SAMPLES,
             stream: false,
             stream_chunk_frames: 12,
+            overlap_decode: true,
         }
     }
 }
@@ -202,7 +208,8 @@ pub fn synthesize(
     for (index, (chunk, ids)) in chunks.iter().zip(&tokens).enumerate() {
         out.event(Event::ChunkStart { index, total: chunks.len(), text: chunk })?;
         let seed = opts.seed.wrapping_add(index as u64);
-        let (codes, stopped) = if opts.stream && opts.speed == 1.0 {
+        let windowed = opts.stream || (opts.overlap_decode && model.device().is_cpu());
+        let (codes, stopped) = if windowed && opts.speed == 1.0 {
             stream_chunk(model, voice, ids, opts, seed, &mut out)?
         } else {
             let tg = Instant::now();
@@ -227,7 +234,8 @@ pub fn synthesize(
     Ok(out.stats)
 }
 
-/// Generates one chunk and decodes it through the sliding-window decoder as latents arrive.
+/// Generates one chunk and decodes it through the sliding-window decoder as latents arrive
+/// (streaming, or [`SynthesisOptions::overlap_decode`]).
 ///
 /// The decoder runs on its own thread: while it decodes a finished window the GPT goes on with
 /// the next tokens (both share the rayon pool, so on two cores each gets about one), and the
@@ -242,12 +250,13 @@ fn stream_chunk(
     out: &mut Output<'_, '_>,
 ) -> Result<(usize, bool)> {
     use std::sync::mpsc;
-    let mut dec = stream::StreamingDecoder::new(
-        &model.hifigan,
-        &voice.speaker_embedding,
-        opts.stream_chunk_frames,
-    )?;
-    let first_piece_at = dec.latents_for_first_piece();
+    // without streaming nobody waits for the first audio: the largest pieces, whose context
+    // is the smallest share of their work
+    let first_frames =
+        if opts.stream { opts.stream_chunk_frames } else { stream::MAX_CHUNK_FRAMES };
+    let mut dec =
+        stream::StreamingDecoder::new(&model.hifigan, &voice.speaker_embedding, first_frames)?;
+    let first_piece_at = if opts.stream { dec.latents_for_first_piece() } else { usize::MAX };
     let tg = Instant::now();
     // `Some(latent)` for each token, `None` once generation is complete; a channel closed
     // without `None` means generation stopped, and the rest is not decoded.
