@@ -350,7 +350,7 @@ impl CpuGenerator {
             }
             let (per_frame, channels) = (*t / frames, x.len() / *t);
             let (s0, n) = ((lo - first) * per_frame, (hi - lo) * per_frame);
-            *x = (0..channels).flat_map(|c| x[c * *t + s0..][..n].to_vec()).collect();
+            *x = (0..channels).flat_map(|c| x[c * *t + s0..][..n].iter().copied()).collect();
             (*t, first, frames) = (n, lo, hi - lo);
         };
         let mut o =
