@@ -6,11 +6,14 @@
 //! Weight norm is folded at load. Traps reproduced: the final `leaky_relu` uses slope 0.01; the
 //! ConvTranspose weight norm is per input channel (handled by the shared helper).
 
+use std::sync::Arc;
+
 use candle::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::audio::interp::LinearInterp;
 use crate::nn::conv_cpu::{CpuConv1d, CpuConvTranspose1d, PreAct};
+use crate::nn::conv_fft::SameConv1d;
 use crate::nn::weight_norm::conv_weight;
 use crate::nn::{Conv1d, Conv1dSpec};
 
@@ -87,7 +90,8 @@ impl Upsample {
 }
 
 /// The speaker-conditioned HiFi-GAN generator: on CPU the GEMM-based fused path of
-/// [`crate::nn::conv_cpu`], elsewhere candle ops.
+/// [`crate::nn::conv_cpu`] (resblock convolutions by Winograd F(4, 3) for kernels of 3 and by
+/// FFTs for 7 and 11, [`crate::nn::conv_fft`]), elsewhere candle ops.
 pub struct HifiGan {
     backend: Backend,
     input_dim: usize,
@@ -104,7 +108,17 @@ impl HifiGan {
     pub fn new(vb: VarBuilder, input_dim: usize, cond_channels: usize) -> Result<Self> {
         let generator = CandleGenerator::new(vb.clone(), input_dim, cond_channels)?;
         let backend = if vb.device().is_cpu() {
-            Backend::Cpu(Box::new(CpuGenerator::from_candle(&generator)?))
+            let cpu = CpuGenerator::from_candle(&generator)?;
+            // the FFT convolutions' frequency-domain weights (~0.1 s of work) are built on the
+            // rayon pool meanwhile, not while loading or at the first decode
+            let resblocks = Arc::clone(&cpu.resblocks);
+            rayon::spawn(move || {
+                for (c1, c2) in resblocks.iter().flatten() {
+                    c1.prepare();
+                    c2.prepare();
+                }
+            });
+            Backend::Cpu(Box::new(cpu))
         } else {
             Backend::Candle(Box::new(generator))
         };
@@ -242,6 +256,22 @@ fn cpu_conv(c: &Conv1d, dilation: usize) -> Result<CpuConv1d> {
     Ok(CpuConv1d::new(host(c.weight())?, bias, co, ci, k, dilation))
 }
 
+/// Most memory a resblock convolution's frequency-domain weights may take (`(n/2 + 1)·C²`
+/// complex values): FFTs of 128 at 128 channels, of 32 at the first stage's 256 (where 64 or
+/// 128 would add 190–400 MB for the 7 % of the decoder's time they would save).
+const FFT_MAX_WEIGHT_BYTES: usize = 9 << 20;
+
+/// Share of the direct convolution's FLOPs below which the FFT form is used: kernels 7 and 11
+/// (≈ 0.3); kernels 3 (≈ 0.7) measured no faster that way.
+const FFT_MAX_FLOP_RATIO: f64 = 0.5;
+
+fn resblock_conv(c: &Conv1d, dilation: usize) -> Result<SameConv1d> {
+    let (co, ci, k) = c.weight().dims3()?;
+    let bias = c.bias().map(host).transpose()?;
+    let max_n = 2 * (FFT_MAX_WEIGHT_BYTES / (8 * co * ci)).saturating_sub(1);
+    Ok(SameConv1d::new(host(c.weight())?, bias, co, ci, k, dilation, max_n, FFT_MAX_FLOP_RATIO))
+}
+
 /// A pointwise conv applied to the speaker embedding: a matrix-vector product done once.
 struct CondProj {
     weight: Vec<f32>,
@@ -280,7 +310,7 @@ struct CpuGenerator {
     cond_layer: CondProj,
     ups: Vec<CpuConvTranspose1d>,
     conds: Vec<CondProj>,
-    resblocks: Vec<Vec<(CpuConv1d, CpuConv1d)>>,
+    resblocks: Arc<Vec<Vec<(SameConv1d, SameConv1d)>>>,
     conv_post: CpuConv1d,
 }
 
@@ -310,10 +340,11 @@ impl CpuGenerator {
                     .iter()
                     .zip(&r.convs2)
                     .zip(RESBLOCK_DILATIONS)
-                    .map(|((c1, c2), d)| Ok((cpu_conv(c1, d)?, cpu_conv(c2, 1)?)))
+                    .map(|((c1, c2), d)| Ok((resblock_conv(c1, d)?, resblock_conv(c2, 1)?)))
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
+        let resblocks = Arc::new(resblocks);
         Ok(CpuGenerator {
             conv_pre: cpu_conv(&g.conv_pre, 1)?,
             cond_layer: CondProj::new(&g.cond_layer)?,
@@ -369,8 +400,8 @@ impl CpuGenerator {
             for rb in &self.resblocks[3 * i..3 * i + 3] {
                 x.clone_from(&u);
                 for (c1, c2) in rb {
-                    c1.forward_into(&x, t, PreAct::Leaky(0.1), None, None, &mut xt);
-                    c2.forward_into(&xt, t, PreAct::Leaky(0.1), None, Some(&x), &mut x2);
+                    c1.forward_into(&x, t, PreAct::Leaky(0.1), None, &mut xt);
+                    c2.forward_into(&xt, t, PreAct::Leaky(0.1), Some(&x), &mut x2);
                     std::mem::swap(&mut x, &mut x2);
                 }
                 for (a, v) in acc.iter_mut().zip(&x) {

@@ -6,6 +6,8 @@ pub mod act;
 pub mod attn;
 pub mod conv;
 pub mod conv_cpu;
+pub mod conv_fft;
+pub mod conv_winograd;
 pub mod gemv;
 pub mod kv_cache;
 pub mod linear;
