@@ -49,6 +49,37 @@ pub fn vec_u32(t: &Tensor) -> Vec<u32> {
         .collect()
 }
 
+/// `n` values uniform in [−1, 1) from a 64-bit LCG seeded with `seed` (test data).
+pub fn uniform(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / 16777216.0) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Largest difference between `conv` and the direct "same" convolution (leaky ReLU 0.1 before
+/// it) of random weights `[c_out][c_in][k]`, bias and input `[c_in][t]`, with and without a
+/// random residual. `conv(weight, bias, x, residual)` returns `[c_out][t]`.
+pub fn conv_vs_direct(
+    (c_in, c_out, k, dilation, t): (usize, usize, usize, usize, usize),
+    conv: impl Fn(&[f32], &[f32], &[f32], Option<&[f32]>) -> Vec<f32>,
+) -> f32 {
+    use crate::nn::conv_cpu::{CpuConv1d, PreAct};
+    let (w, b) = (uniform(c_out * c_in * k, 1), uniform(c_out, 2));
+    let (x, r) = (uniform(c_in * t, 3), uniform(c_out * t, 4));
+    let direct = CpuConv1d::new(w.clone(), Some(b.clone()), c_out, c_in, k, dilation);
+    [Some(&r[..]), None]
+        .into_iter()
+        .map(|res| {
+            let want = direct.forward(&x, t, PreAct::Leaky(0.1), None, res);
+            max_abs_diff("conv vs direct", &conv(&w, &b, &x, res), &want)
+        })
+        .fold(0f32, f32::max)
+}
+
 /// Max absolute difference; panics with context on length mismatch.
 pub fn max_abs_diff(what: &str, a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "{what}: length {} vs {}", a.len(), b.len());

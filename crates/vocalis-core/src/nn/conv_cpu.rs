@@ -448,17 +448,8 @@ pub fn conv2d(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{max_abs_diff, uniform as rand};
     use candle::{Device, Tensor};
-
-    fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / 16777216.0) * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     #[test]
     fn conv1d_equals_candle() -> candle::Result<()> {
@@ -480,7 +471,7 @@ mod tests {
                 .add(&Tensor::from_vec(r, (1, c_out, t), &dev)?)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
-            let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let diff = max_abs_diff("conv", &ours, &want);
             assert!(diff < 1e-5, "({c_in},{c_out},{k},{d},{t}): {diff}");
         }
         Ok(())
@@ -508,7 +499,7 @@ mod tests {
                 .broadcast_add(&Tensor::from_vec(b, (1, c_out, 1), &dev)?)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
-            let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let diff = max_abs_diff("conv", &ours, &want);
             assert!(diff < 1e-5, "({c_in},{c_out},{k},{s},{t}): {diff}");
         }
         Ok(())
@@ -533,7 +524,7 @@ mod tests {
             )?;
             assert_eq!(want.dims(), &[1, c_out, oh, ow]);
             let want = want.flatten_all()?.to_vec1::<f32>()?;
-            let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let diff = max_abs_diff("conv", &ours, &want);
             assert!(diff < 1e-5, "({c_in},{c_out},{k},{s},{h},{w}): {diff}");
         }
         Ok(())

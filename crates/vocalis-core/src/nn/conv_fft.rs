@@ -401,20 +401,11 @@ impl SameConv1d {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / 16777216.0) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::conv_vs_direct;
 
     #[test]
     fn fft_conv_equals_the_direct_conv() {
-        // lengths below one block, at block boundaries and long; every FFT length
+        // lengths below one block, at block boundaries and long; FFT lengths 16–256
         for (c_in, c_out, k, d, t, n) in [
             (3, 5, 3, 1, 1, 16),
             (8, 4, 7, 1, 13, 16),
@@ -423,17 +414,12 @@ mod tests {
             (16, 8, 11, 1, 2000, 32),
             (4, 6, 7, 5, 999, 128),
         ] {
-            let w = rand(c_out * c_in * k, 1);
-            let b = rand(c_out, 2);
-            let x = rand(c_in * t, 3);
-            let r = rand(c_out * t, 4);
-            let direct = CpuConv1d::new(w.clone(), Some(b.clone()), c_out, c_in, k, d);
-            let want = direct.forward(&x, t, PreAct::Leaky(0.1), None, Some(&r));
-            let fft = FftConv1d::new(w, Some(b), c_out, c_in, k, d, n);
-            let mut ours = vec![f32::NAN; 3];
-            fft.forward_into(&x, t, PreAct::Leaky(0.1), Some(&r), &mut ours);
-            assert_eq!(ours.len(), want.len());
-            let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let diff = conv_vs_direct((c_in, c_out, k, d, t), |w, b, x, r| {
+                let fft = FftConv1d::new(w.to_vec(), Some(b.to_vec()), c_out, c_in, k, d, n);
+                let mut y = vec![f32::NAN; 3];
+                fft.forward_into(x, t, PreAct::Leaky(0.1), r, &mut y);
+                y
+            });
             // sums of up to c_in·k products of values in [−1, 1]
             assert!(diff < 2e-5, "({c_in},{c_out},{k},{d},{t},{n}): {diff}");
         }

@@ -285,17 +285,7 @@ thread_local! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::conv_cpu::CpuConv1d;
-
-    fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / 16777216.0) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::conv_vs_direct;
 
     #[test]
     fn winograd_equals_the_direct_conv() {
@@ -308,24 +298,13 @@ mod tests {
             (16, 8, 1, 2000),
             (5, 6, 3, 999),
         ] {
-            let w = rand(c_out * c_in * 3, 1);
-            let b = rand(c_out, 2);
-            let x = rand(c_in * t, 3);
-            let r = rand(c_out * t, 4);
-            let direct = CpuConv1d::new(w.clone(), Some(b.clone()), c_out, c_in, 3, d);
-            let want = direct.forward(&x, t, PreAct::Leaky(0.1), None, Some(&r));
-            let wino = Winograd3::new(&w, Some(b), c_out, c_in, d);
-            for residual in [Some(&r[..]), None] {
-                let want = match residual {
-                    Some(_) => want.clone(),
-                    None => direct.forward(&x, t, PreAct::Leaky(0.1), None, None),
-                };
-                let mut ours = vec![f32::NAN; 2];
-                wino.forward_into(&x, t, PreAct::Leaky(0.1), residual, &mut ours);
-                assert_eq!(ours.len(), want.len());
-                let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-                assert!(diff < 1e-5, "({c_in},{c_out},{d},{t}): {diff}");
-            }
+            let diff = conv_vs_direct((c_in, c_out, 3, d, t), |w, b, x, r| {
+                let wino = Winograd3::new(w, Some(b.to_vec()), c_out, c_in, d);
+                let mut y = vec![f32::NAN; 2];
+                wino.forward_into(x, t, PreAct::Leaky(0.1), r, &mut y);
+                y
+            });
+            assert!(diff < 1e-5, "({c_in},{c_out},{d},{t}): {diff}");
         }
     }
 }
