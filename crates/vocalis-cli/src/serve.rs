@@ -70,7 +70,8 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM [default: 30].
     #[arg(long, env = "VOCALIS_SHUTDOWN_GRACE", value_name = "SECS")]
     pub shutdown_grace: Option<f64>,
-    /// Skip the warm-up synthesis at startup.
+    /// Skip the warm-up at startup (one short synthesis, then the newest 7 voice profiles'
+    /// conditioning computed in the GPT so that their first requests start sooner).
     #[arg(long, env = "VOCALIS_NO_WARMUP")]
     pub no_warmup: bool,
     /// Language of requests that name none (and whose voice profile has none) [default: en].

@@ -241,3 +241,23 @@ fn prefill_reusing_a_voice_prefix_equals_one_pass() {
     let d = max_abs_diff("prefill latent", &again, &one_pass_prefill(&v.gpt_cond_latent, &ids));
     assert!(d < 1e-4, "{d}");
 }
+
+#[test]
+fn a_prepared_voice_is_kept_and_prefills_as_one_pass() {
+    let (m, v) = (model(), voice());
+    let ids = m.tokenize("Prepared ahead.", "en").unwrap();
+    // a voice no other test uses (the model and its cache of voices are shared)
+    let cond = (&v.gpt_cond_latent * 0.37).unwrap();
+    let prepared = Conditioning {
+        gpt_cond_latent: cond.clone(),
+        speaker_embedding: v.speaker_embedding.clone(),
+    };
+    assert!(!m.gpt.has_voice(&cond).unwrap());
+    assert!(m.prepare_voice(&prepared).unwrap(), "the first preparation computes");
+    assert!(m.gpt.has_voice(&cond).unwrap());
+    assert!(!m.prepare_voice(&prepared).unwrap(), "a kept voice is not computed again");
+    let mut cache = m.gpt.new_cache().unwrap();
+    let got = vec_f32(&m.gpt.prefill(&mut cache, &cond, &ids).unwrap());
+    let d = max_abs_diff("prefill latent", &got, &one_pass_prefill(&cond, &ids));
+    assert!(d < 1e-4, "prepared prefix vs one pass: {d}");
+}

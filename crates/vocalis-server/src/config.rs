@@ -58,7 +58,9 @@ pub struct ServerConfig {
     /// Seconds in-flight requests get to finish after SIGTERM/Ctrl-C before they are cancelled.
     pub shutdown_grace_secs: f64,
     /// Synthesize one short sentence at startup (the first requests then do not pay for
-    /// first-touch allocations); `/health/models` reports when it is done.
+    /// first-touch allocations) and prepare the newest stored voice profiles (their first
+    /// requests then do not compute their conditioning in the GPT); `/health/models` reports
+    /// when it is done.
     pub warmup: bool,
     /// Language of a speech request that names none and whose voice profile has none.
     pub default_language: String,

@@ -36,6 +36,7 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use vocalis_core::models::Xtts;
+use vocalis_core::models::gpt::VOICE_PREFIX_CACHE;
 use vocalis_core::pipeline::{SynthesisOptions, synthesize};
 
 pub use config::{Limits, ServerConfig};
@@ -169,40 +170,47 @@ pub fn run_blocking(
 }
 
 /// Synthesizes one short sentence with the first built-in speaker on a worker, so that the
-/// first requests do not pay for first-touch allocations. Skipped for a model without
-/// built-in speakers.
+/// first requests do not pay for first-touch allocations (skipped for a model without built-in
+/// speakers), then prepares the newest stored profiles ([`AppState::prepare_profiles`]) so that
+/// their first requests do not compute their conditioning in the GPT.
 fn spawn_warmup(state: AppState) {
     tokio::spawn(async move {
         let t0 = Instant::now();
-        let Some(name) = state.builtin_names().into_iter().next() else {
-            tracing::info!("warm-up skipped: the model has no built-in speaker");
-            state.warmup_done.store(true, Ordering::Relaxed);
-            return;
-        };
+        let timeout = Duration::from_secs_f64(state.config.request_timeout_secs);
         let result = async {
-            let voice = state.resolve_voice(&name)?;
-            let ticket = state
-                .sched
-                .try_admit(Duration::from_secs_f64(state.config.request_timeout_secs))?;
+            let builtin = state.builtin_names().into_iter().next();
+            let voice = match &builtin {
+                Some(name) => Some(state.resolve_voice(name)?),
+                None => {
+                    tracing::info!("warm-up synthesis skipped: the model has no built-in speaker");
+                    None
+                }
+            };
+            let ticket = state.sched.try_admit(timeout)?;
             let model = Arc::clone(&state.model);
             let lang = state.config.default_language.clone();
+            let st = state.clone();
             ticket
                 .run(move |ctl| {
-                    let opts = SynthesisOptions::for_model(&model, &lang);
-                    synthesize(&model, &voice.conditioning, "Hello.", &opts, |_| {
-                        ctl.stop_reason().is_none()
-                    })
-                    .map(|_| ())
-                    .map_err(ApiError::from)
+                    if let Some(voice) = voice {
+                        let opts = SynthesisOptions::for_model(&model, &lang);
+                        synthesize(&model, &voice.conditioning, "Hello.", &opts, |_| {
+                            ctl.stop_reason().is_none()
+                        })
+                        .map_err(ApiError::from)?;
+                    }
+                    let n =
+                        st.prepare_profiles(VOICE_PREFIX_CACHE - 1, || ctl.stop_reason().is_none());
+                    Ok::<_, ApiError>(n)
                 })
                 .await?
                 .await?
         }
         .await;
         match result {
-            Ok(()) => {
+            Ok(n) => {
                 let secs = t0.elapsed().as_secs_f64();
-                tracing::info!("warm-up done in {secs:.2} s");
+                tracing::info!("warm-up done in {secs:.2} s ({n} voice profile(s) prepared)");
                 if let Ok(mut g) = state.warmup_secs.lock() {
                     *g = Some(secs);
                 }

@@ -108,6 +108,37 @@ impl AppState {
         Err(self.unknown_voice(name).param("voice").code("voice_not_found").into_bad_request())
     }
 
+    /// Computes the GPT conditioning of up to `max` stored profiles made with this model, newest
+    /// first ([`Xtts::prepare_voice`]), while `go()` says so; returns how many. Profiles that do
+    /// not load are skipped (their requests report why).
+    pub fn prepare_profiles(&self, max: usize, mut go: impl FnMut() -> bool) -> usize {
+        let mut metas: Vec<_> = self
+            .store
+            .names()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|n| self.store.meta(&n).ok())
+            .filter(|m| m.model.fingerprint == self.fingerprint)
+            .collect();
+        metas.sort_by(|a, b| b.created.cmp(&a.created));
+        let mut done = 0;
+        for m in metas.into_iter().take(max) {
+            if !go() {
+                break;
+            }
+            let prepared = self
+                .store
+                .load(&m.name)
+                .and_then(|p| p.conditioning_on(self.model.device()))
+                .and_then(|c| self.model.prepare_voice(&c));
+            match prepared {
+                Ok(_) => done += 1,
+                Err(e) => tracing::warn!("voice {} not prepared: {e}", m.name),
+            }
+        }
+        done
+    }
+
     /// "unknown voice X; did you mean ...?" (404; callers in a request body make it a 400).
     pub fn unknown_voice(&self, name: &str) -> ApiError {
         let mut all = self.store.names().unwrap_or_default();

@@ -238,6 +238,17 @@ struct VoicePrefix {
     kv: Vec<(Tensor, Tensor)>,
 }
 
+/// The cache key of conditioning latents: their f32 bits.
+fn prefix_key(cond: &Tensor) -> Result<Vec<u32>> {
+    Ok(cond
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?
+        .iter()
+        .map(|v| v.to_bits())
+        .collect())
+}
+
 impl Gpt {
     /// Loads `gpt.*` (pass `vb.pp("gpt")`); block linears come from `quantized` when it has
     /// them.
@@ -450,13 +461,7 @@ impl Gpt {
     /// The keys and values of the conditioning latents `cond` (`[1, n, D]`), from the cache of
     /// recent voices or computed (one causal pass over the `n` positions) and added to it.
     fn voice_prefix(&self, cond: &Tensor) -> Result<Arc<VoicePrefix>> {
-        let key: Vec<u32> = cond
-            .to_dtype(DType::F32)?
-            .flatten_all()?
-            .to_vec1::<f32>()?
-            .iter()
-            .map(|v| v.to_bits())
-            .collect();
+        let key = prefix_key(cond)?;
         let lock = || self.prefixes.lock().unwrap_or_else(|e| e.into_inner());
         {
             let mut voices = lock();
@@ -492,6 +497,25 @@ impl Gpt {
         }
         voices.push(prefix.clone());
         Ok(prefix)
+    }
+
+    /// Computes and keeps the conditioning keys and values of `cond` (`[1, n, D]`) ahead of its
+    /// first [`Gpt::prefill`], so that request does not pay for them (a no-op for a voice
+    /// already kept, and for trainable weights, which get no cache). Returns whether it computed
+    /// them.
+    pub fn prepare_voice(&self, cond: &Tensor) -> Result<bool> {
+        if self.differentiable {
+            return Ok(false);
+        }
+        let before = self.has_voice(cond)?;
+        self.voice_prefix(cond)?;
+        Ok(!before)
+    }
+
+    /// Whether the conditioning keys and values of `cond` are kept (see [`Gpt::prepare_voice`]).
+    pub fn has_voice(&self, cond: &Tensor) -> Result<bool> {
+        let key = prefix_key(cond)?;
+        Ok(self.prefixes.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|p| p.key == key))
     }
 
     /// Drops the cached conditioning keys and values of every voice (the next

@@ -365,6 +365,16 @@ impl Xtts {
         self.condition_on_audio(&refs, opts)
     }
 
+    /// Computes a voice's conditioning keys and values in the GPT ahead of its first synthesis
+    /// (a server does this for its profiles; the most recent [`VOICE_PREFIX_CACHE`] voices are
+    /// kept). Without it the voice's first sentence pays for them in its prefill (~0.2 s for
+    /// the v2 model on two CPU cores). Returns whether anything was computed.
+    ///
+    /// [`VOICE_PREFIX_CACHE`]: crate::models::gpt::VOICE_PREFIX_CACHE
+    pub fn prepare_voice(&self, voice: &Conditioning) -> Result<bool> {
+        Ok(in_pool(|| self.gpt.prepare_voice(&voice.gpt_cond_latent))?)
+    }
+
     /// Tokenizes one sentence as `Xtts.inference` does (`strip().lower()`, cleaners, BPE) and
     /// checks the model's text limit.
     pub fn tokenize(&self, sentence: &str, language: &str) -> Result<Vec<u32>> {

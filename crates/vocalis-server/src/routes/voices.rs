@@ -326,8 +326,10 @@ pub async fn create_voice(
                 .iter()
                 .map(|u| decode_clip(u, max_clip_secs, &opts))
                 .collect::<Result<Vec<_>, _>>()?;
-            clone_profile_from_audio(&model, &job_name, &refs, language.as_deref(), &opts)
-                .map_err(ApiError::from)
+            let p = clone_profile_from_audio(&model, &job_name, &refs, language.as_deref(), &opts)?;
+            // Its first request then starts without computing its conditioning in the GPT.
+            model.prepare_voice(&p.conditioning_on(model.device())?)?;
+            Ok::<_, ApiError>(p)
         })
         .await?
         .await??;

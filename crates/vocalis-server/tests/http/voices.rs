@@ -76,6 +76,38 @@ async fn voice_profiles_crud() {
     srv.shutdown().await.unwrap();
 }
 
+/// A profile's conditioning keys and values are computed in the GPT when it is created and, for
+/// stored profiles, by the warm-up of a server starting on them. (The only test here that
+/// drops the model's kept voices: the others do not look at them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_and_stored_profiles_are_prepared() {
+    let srv = TestServer::default().await;
+    let r = upload(
+        &srv,
+        &[("name", None, b"prepared"), ("file", Some("p.wav"), &tone_wav(1.7, 22050))],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let cond = srv.state.store.load("prepared").unwrap().conditioning.gpt_cond_latent;
+    let model = &srv.state.model;
+    assert!(model.gpt.has_voice(&cond).unwrap(), "a created profile is prepared");
+
+    model.gpt.forget_voices();
+    assert!(!model.gpt.has_voice(&cond).unwrap());
+    let cfg = vocalis_server::ServerConfig { warmup: true, ..test_config() };
+    let warm = TestServer::start_on_profiles_of(cfg, &srv).await;
+    for _ in 0..2400 {
+        if warm.get("/health/models").await.json()["warmup_done"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(warm.get("/health/models").await.json()["warmup_done"], true, "warm-up never ended");
+    assert!(model.gpt.has_voice(&cond).unwrap(), "the warm-up prepares stored profiles");
+    warm.shutdown().await.unwrap();
+    srv.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_uploads_are_refused() {
     let mut cfg = test_config();

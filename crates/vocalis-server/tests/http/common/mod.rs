@@ -54,6 +54,16 @@ impl TestServer {
     pub async fn start(mut config: ServerConfig) -> TestServer {
         let profiles = tempfile::tempdir().expect("tempdir");
         config.profiles_dir = profiles.path().join("voice_profiles");
+        Self::launch(config, profiles).await
+    }
+
+    /// A server on another's profiles (`config.profiles_dir` as given).
+    pub async fn start_on_profiles_of(mut config: ServerConfig, other: &TestServer) -> TestServer {
+        config.profiles_dir = other.state.config.profiles_dir.clone();
+        Self::launch(config, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    async fn launch(config: ServerConfig, profiles: tempfile::TempDir) -> TestServer {
         let server = Server::bind(config, model()).await.expect("server binds");
         let addr = server.local_addr();
         let state = server.state().clone();
