@@ -8,7 +8,9 @@
 //!   computes the voice's conditioning keys and values, later rounds reuse them;
 //! - `step`: 200 one-position GPT steps after that prefill (greedy codes fed back), per round;
 //! - `decode`: HiFi-GAN on 240 random latents (~11 s of audio), with its real-time factor;
-//! - `clone`: the speaker embedding and the GPT conditioning latents of a 6.5 s clip.
+//! - `clone`: the speaker embedding and the GPT conditioning latents of a 6.5 s clip, both as
+//!   `condition_on_audio` computes them, then the
+//!   latents of its first chunk by part (mel, conditioning encoder, perceiver).
 //!
 //! Threads: `RAYON_NUM_THREADS` (the CLI's `--threads`).
 
@@ -86,7 +88,30 @@ fn main() -> Result<()> {
                 let spk = ms(t);
                 let t = Instant::now();
                 in_pool(|| model.gpt_cond_latents(&clip, o.gpt_cond_secs, o.gpt_cond_chunk_secs))?;
-                println!("clone {i}: speaker embedding {spk:.0} ms, GPT latents {:.0} ms", ms(t));
+                let gpt = ms(t);
+                let t = Instant::now();
+                model.condition_on_audio(std::slice::from_ref(&clip), &o)?;
+                println!(
+                    "clone {i}: speaker embedding {spk:.0} ms, GPT latents {gpt:.0} ms; condition_on_audio {:.0} ms",
+                    ms(t)
+                );
+            }
+            // the GPT latents of the first chunk, by part
+            let chunk = &clip[..(22050.0 * o.gpt_cond_chunk_secs) as usize];
+            for i in 0..rounds {
+                let t = Instant::now();
+                let mel = model.cond_mel(chunk)?;
+                let t_mel = ms(t);
+                let t = Instant::now();
+                in_pool(|| model.gpt.conditioning_encoder_forward(&mel))?;
+                let t_enc = ms(t);
+                let t = Instant::now();
+                in_pool(|| model.gpt.style_emb(&mel))?;
+                println!(
+                    "chunk {i} ({} frames): mel {t_mel:.0} ms, conditioning encoder {t_enc:.0} ms, encoder + perceiver {:.0} ms",
+                    mel.dim(2)?,
+                    ms(t)
+                );
             }
         }
         s => bail!("unknown stage {s:?}: prefill, step, decode or clone"),

@@ -107,6 +107,27 @@ fn conditioning_mels_encoder_and_perceiver() {
     assert_close("gpt_cond_latent", &vec_f32(&lat), &vec_f32(&g["gpt_cond_latent"]), 1e-4);
 }
 
+/// One mel goes through the CPU path of the conditioning encoder (time-major, own attention);
+/// a batch of two through candle's ops: the same values.
+#[test]
+fn conditioning_encoder_cpu_path_equals_the_batched_ops() {
+    let g = golden();
+    let m = model();
+    let mel = g["cond_mel_chunk0"].unsqueeze(0).unwrap();
+    let other = ((&mel * 0.5).unwrap() + 0.1).unwrap();
+    let both = Tensor::cat(&[&mel, &other], 0).unwrap();
+    let batched = m.gpt.conditioning_encoder_forward(&both).unwrap();
+    for (i, one) in [mel, other].iter().enumerate() {
+        let single = m.gpt.conditioning_encoder_forward(one).unwrap();
+        let d = max_abs_diff(
+            "encoder",
+            &vec_f32(&single),
+            &vec_f32(&batched.get(i).unwrap().unsqueeze(0).unwrap()),
+        );
+        assert!(d < 1e-5, "item {i}: CPU path vs batched ops {d}");
+    }
+}
+
 #[test]
 fn cloning_from_files_single_multi_and_reference_defaults() {
     let g = golden();

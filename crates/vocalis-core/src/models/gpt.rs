@@ -336,8 +336,7 @@ impl Gpt {
 
     /// `get_style_emb`: conditioning mel `[B, 80, T]` → latents `[B, 32, D]`.
     pub fn style_emb(&self, mel: &Tensor) -> Result<Tensor> {
-        let h = self.conditioning_encoder.forward(mel)?;
-        self.perceiver.forward(&h.transpose(1, 2)?.contiguous()?)
+        self.perceiver.forward(&self.conditioning_encoder.forward_time_major(mel)?)
     }
 
     /// Tensors that identify the voice-conditioning weights (for profile fingerprints).

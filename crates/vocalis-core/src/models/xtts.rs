@@ -322,29 +322,45 @@ impl Xtts {
         }
         let sr = XTTS_INPUT_SAMPLE_RATE_HZ as f64;
         let max_len = (sr * opts.max_ref_secs).floor() as usize;
-        let mut spk_sum: Option<Tensor> = None;
-        let mut full = Vec::new();
-        for a in refs {
-            let mut a: Vec<f32> = a[..a.len().min(max_len)].to_vec();
-            if opts.sound_norm_refs {
-                let peak = a.iter().fold(0f32, |m, v| m.max(v.abs()));
-                if peak > 0.0 {
-                    for v in a.iter_mut() {
-                        *v = *v / peak * 0.75;
+        let clips: Vec<Vec<f32>> = refs
+            .iter()
+            .map(|a| {
+                let mut a: Vec<f32> = a[..a.len().min(max_len)].to_vec();
+                if opts.sound_norm_refs {
+                    let peak = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    if peak > 0.0 {
+                        for v in a.iter_mut() {
+                            *v = *v / peak * 0.75;
+                        }
                     }
                 }
-            }
-            let e = in_pool(|| self.speaker_embedding(&a))?;
-            spk_sum = Some(match spk_sum {
-                Some(s) => (s + e)?,
-                None => e,
-            });
-            full.extend_from_slice(&a);
-        }
-        let spk = (spk_sum.expect("at least one reference") / refs.len() as f64)?;
-        let gpt_cond_latent =
-            in_pool(|| self.gpt_cond_latents(&full, opts.gpt_cond_secs, opts.gpt_cond_chunk_secs))?;
-        Ok(Conditioning { gpt_cond_latent, speaker_embedding: spk.reshape((1, 512, 1))? })
+                a
+            })
+            .collect();
+        let full = clips.concat();
+        // The speaker encoder and the GPT conditioning are independent: side by side on the
+        // pool, each fills the other's serial gaps (norms, softmax, small products): ~7 % off
+        // a 6.5 s clip's cloning on two cores (`stage_times clone`, alternating with serial).
+        let (spk, gpt_cond_latent) = in_pool(|| {
+            rayon::join(
+                || -> Result<Tensor> {
+                    let mut sum: Option<Tensor> = None;
+                    for a in &clips {
+                        let e = self.speaker_embedding(a)?;
+                        sum = Some(match sum {
+                            Some(s) => (s + e)?,
+                            None => e,
+                        });
+                    }
+                    Ok((sum.expect("at least one reference") / clips.len() as f64)?)
+                },
+                || self.gpt_cond_latents(&full, opts.gpt_cond_secs, opts.gpt_cond_chunk_secs),
+            )
+        });
+        Ok(Conditioning {
+            gpt_cond_latent: gpt_cond_latent?,
+            speaker_embedding: spk?.reshape((1, 512, 1))?,
+        })
     }
 
     /// `get_conditioning_latents(paths)`: loads each file (any format and rate; only

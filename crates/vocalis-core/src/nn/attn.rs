@@ -63,7 +63,7 @@ fn attend_portable(q: &[f32], k: &[f32], v: &[f32], scale: f32, p: &mut [f32], o
 /// `p[j] = e^{p[j] − max p}` and their sum, in loops over 8 independent lanes that vectorise
 /// (an `f32` running sum or max would force one element at a time).
 #[inline(always)]
-fn exp_shifted(p: &mut [f32]) -> f32 {
+pub(crate) fn exp_shifted(p: &mut [f32]) -> f32 {
     let lanes = |p: &[f32], init: f32, f: fn(f32, f32) -> f32| {
         let mut acc = [init; 8];
         let mut chunks = p.chunks_exact(8);

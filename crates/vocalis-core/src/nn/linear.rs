@@ -175,6 +175,71 @@ impl Linear {
         Ok(())
     }
 
+    /// `y [m, out] (+)= x Wᵀ + b` on the CPU for a float f32 layer, `x` being `m` rows of
+    /// `in` values at `x[i·x_rs + j·x_cs]` (so a channel-major `[in, m]` input is read as it
+    /// is); `y` is overwritten, or added to with `accumulate`. One GEMM of the `gemm` crate on
+    /// the rayon pool, no copies. `None` (nothing written) for any other weight.
+    pub fn forward_rows_cpu(
+        &self,
+        x: &[f32],
+        (x_rs, x_cs): (usize, usize),
+        m: usize,
+        y: &mut [f32],
+        accumulate: bool,
+    ) -> Option<()> {
+        use super::with_cpu_f32;
+        let Linear::Float { weight, bias } = self else { return None };
+        let (n, k) = weight.dims2().ok()?;
+        assert!(m == 0 || x.len() > (m - 1) * x_rs + (k - 1) * x_cs, "linear input too short");
+        assert_eq!(y.len(), m * n, "linear output");
+        let add_bias = |y: &mut [f32]| match bias {
+            Some(b) => with_cpu_f32(b, |b| {
+                for row in y.chunks_exact_mut(n) {
+                    if accumulate {
+                        row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+                    } else {
+                        row.copy_from_slice(b);
+                    }
+                }
+            }),
+            None => {
+                if !accumulate {
+                    y.fill(0.0);
+                }
+                Some(())
+            }
+        };
+        with_cpu_f32(weight, |w| {
+            add_bias(y)?;
+            // SAFETY: x holds m rows of k at the given strides (asserted), w is [n, k] (read
+            // transposed: element (kk, j) at j·k + kk) and y is [m, n].
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    y.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    true,
+                    x.as_ptr(),
+                    x_cs as isize,
+                    x_rs as isize,
+                    w.as_ptr(),
+                    k as isize,
+                    1,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::Rayon(rayon::current_num_threads()),
+                )
+            }
+            Some(())
+        })?
+    }
+
     /// Quantizes a float layer (no-op if already quantized).
     pub fn quantize(&self, dtype: GgmlDType) -> Result<Self> {
         match self {
@@ -246,6 +311,43 @@ mod tests {
             let theirs = w.t().unwrap().contiguous().unwrap();
             assert_eq!(ours.to_vec2::<f32>().unwrap(), theirs.to_vec2::<f32>().unwrap(), "{r}×{c}");
         }
+    }
+
+    #[test]
+    fn rows_on_the_cpu_equal_forward_for_any_input_layout() {
+        use crate::testing::{max_abs_diff, uniform};
+        let dev = Device::Cpu;
+        for (m, k, n, bias) in [(1, 8, 5, true), (37, 80, 64, true), (345, 64, 192, false)] {
+            let w = Tensor::from_vec(uniform(n * k, 1), (n, k), &dev).unwrap();
+            let b = bias.then(|| Tensor::from_vec(uniform(n, 2), n, &dev).unwrap());
+            let lin = Linear::new(w, b);
+            let x = uniform(m * k, 3);
+            let want = lin
+                .forward(&Tensor::from_slice(&x, (m, k), &dev).unwrap())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            // row-major rows, and the same values stored channel-major ([k][m])
+            let mut y = vec![f32::NAN; m * n];
+            lin.forward_rows_cpu(&x, (k, 1), m, &mut y, false).unwrap();
+            assert!(max_abs_diff("rows", &y, &want) < 1e-5, "{m}×{k}×{n}");
+            let xt = transpose_f32(&x, m, k);
+            let mut y = vec![f32::NAN; m * n];
+            lin.forward_rows_cpu(&xt, (1, m), m, &mut y, false).unwrap();
+            assert!(max_abs_diff("columns", &y, &want) < 1e-5, "{m}×{k}×{n}");
+            // accumulating adds to what is there
+            let base = uniform(m * n, 4);
+            let mut y = base.clone();
+            lin.forward_rows_cpu(&x, (k, 1), m, &mut y, true).unwrap();
+            let sum: Vec<f32> = want.iter().zip(&base).map(|(a, b)| a + b).collect();
+            assert!(max_abs_diff("accumulated", &y, &sum) < 1e-5, "{m}×{k}×{n}");
+        }
+        let q = Linear::new(Tensor::ones((32, 32), candle::DType::F32, &dev).unwrap(), None)
+            .quantize(GgmlDType::Q8_0)
+            .unwrap();
+        assert!(q.forward_rows_cpu(&[0.0; 32], (32, 1), 1, &mut [0.0; 32], false).is_none());
     }
 
     #[test]

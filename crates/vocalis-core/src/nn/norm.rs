@@ -125,6 +125,51 @@ impl GroupNorm {
     }
 }
 
+impl GroupNorm {
+    /// [`GroupNorm::forward`] of one time-major f32 input on the CPU: `x` and `out` are
+    /// `[t, c]` rows; statistics are accumulated per channel in f64, then per group. `None`
+    /// (nothing written) if the parameters are not CPU f32.
+    pub fn forward_time_major(&self, x: &[f32], c: usize, out: &mut [f32]) -> Option<()> {
+        use super::with_cpu_f32;
+        assert!(c > 0 && x.len().is_multiple_of(c) && out.len() == x.len(), "group norm rows");
+        let (t, cg) = (x.len() / c, c / self.groups);
+        let group_means = |col: &[f64]| -> Vec<f64> {
+            col.chunks_exact(cg).map(|g| g.iter().sum::<f64>() / (cg * t) as f64).collect()
+        };
+        let mut col = vec![0f64; c];
+        for row in x.chunks_exact(c) {
+            col.iter_mut().zip(row).for_each(|(a, v)| *a += *v as f64);
+        }
+        let mean = group_means(&col);
+        let mean_c: Vec<f64> = (0..c).map(|i| mean[i / cg]).collect();
+        col.fill(0.0);
+        for row in x.chunks_exact(c) {
+            for ((a, v), m) in col.iter_mut().zip(row).zip(&mean_c) {
+                let d = *v as f64 - m;
+                *a += d * d;
+            }
+        }
+        let var = group_means(&col);
+        with_cpu_f32(&self.weight, |w| {
+            with_cpu_f32(&self.bias, |b| {
+                // out = x·a + s with a = w / sqrt(var + eps), s = b − mean·a, per channel
+                let (a, s): (Vec<f32>, Vec<f32>) = (0..c)
+                    .map(|i| {
+                        let a = w[i] as f64 / (var[i / cg] + self.eps).sqrt();
+                        (a as f32, (b[i] as f64 - mean_c[i] * a) as f32)
+                    })
+                    .unzip();
+                for (o, xr) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                    for (((o, v), a), s) in o.iter_mut().zip(xr).zip(&a).zip(&s) {
+                        *o = v * a + s;
+                    }
+                }
+            })
+        })
+        .flatten()
+    }
+}
+
 /// The GroupNorm group count of tortoise's `normalization(channels)`: 32, or 8 for ≤ 16
 /// channels, or 16 for ≤ 64, halved until it divides the channel count.
 pub fn tortoise_groups(channels: usize) -> usize {
@@ -139,4 +184,46 @@ pub fn tortoise_groups(channels: usize) -> usize {
         groups /= 2;
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{max_abs_diff, uniform};
+    use candle::Device;
+
+    #[test]
+    fn group_norm_time_major_equals_forward() {
+        let dev = Device::Cpu;
+        for (c, t, groups) in [(64, 1, 16), (1024, 345, 32), (96, 7, 8)] {
+            let map = std::collections::HashMap::from([
+                ("weight".to_string(), Tensor::from_vec(uniform(c, 1), c, &dev).unwrap()),
+                ("bias".to_string(), Tensor::from_vec(uniform(c, 2), c, &dev).unwrap()),
+            ]);
+            let vb = VarBuilder::from_tensors(map, candle::DType::F32, &dev);
+            let gn = GroupNorm::load(&vb, groups, c, 1e-5).unwrap();
+            // an offset and a scale per channel, as activations have
+            let x: Vec<f32> = uniform(c * t, 3)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * 3.0 + (i % c) as f32 * 0.01)
+                .collect();
+            let xt = crate::nn::linear::transpose_f32(&x, t, c); // [c][t]
+            let want = gn
+                .forward(&Tensor::from_vec(xt, (1, c, t), &dev).unwrap())
+                .unwrap()
+                .squeeze(0)
+                .unwrap()
+                .t()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let mut got = vec![f32::NAN; c * t];
+            gn.forward_time_major(&x, c, &mut got).unwrap();
+            let d = max_abs_diff("group norm", &got, &want);
+            assert!(d < 2e-5, "{c}×{t}: {d}");
+        }
+    }
 }
