@@ -208,6 +208,8 @@ def main() -> int:
         rows[label] = r
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+    cpu += " (AVX-512)" if "avx512f" in flags else " (AVX2, no AVX-512)" if "avx2" in flags else " (no AVX2)"
     lines = [
         "## Inference: Vocalis vs the reference",
         "",
@@ -217,15 +219,14 @@ def main() -> int:
         "",
         "    PYTHON scripts/bench_reference.py   # PYTHON: the reference venv of ../shared/reference/setup-reference.sh",
         "",
-        "| implementation | load s | conditioning s | GPT ms/code | decoder RTF | end-to-end RTF | first audio s (stream; Vocalis: new voice / voice seen before) | stream RTF | whole job s | peak RSS MB |",
+        "| implementation | load s | conditioning s | GPT ms/code | decoder RTF | end-to-end RTF | first audio s (stream; Vocalis: new voice / prepared / used before) | stream RTF | whole job s | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     f = lambda v, p=2: "-" if v is None else f"{v:.{p}f}"  # noqa: E731
 
     def first_audio(r):
-        seen = r.get("stream_first_audio_seen_voice_secs")
-        new = f(r.get("stream_first_audio_secs"))
-        return new if seen is None else f"{new} / {f(seen)}"
+        keys = ("stream_first_audio_secs", "stream_first_audio_prepared_voice_secs", "stream_first_audio_seen_voice_secs")
+        return " / ".join(f(r[k]) for k in keys if k in r) or "-"
 
     for label, r in rows.items():
         lines.append(
