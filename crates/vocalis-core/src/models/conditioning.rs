@@ -12,9 +12,9 @@ use candle::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
-use crate::nn::Linear;
 use crate::nn::attn::exp_shifted;
 use crate::nn::norm::{GroupNorm, tortoise_groups};
+use crate::nn::{Linear, sgemm};
 
 struct AttentionBlock {
     norm: GroupNorm,
@@ -76,30 +76,18 @@ impl AttentionBlock {
                 p.resize(t * t, 0.0);
                 // head h's q, k, v are the channels [3h·ch, 3h·ch + 3ch) of each qkv row
                 let (q, k, v) = (3 * h * ch, 3 * h * ch + ch, 3 * h * ch + 2 * ch);
-                let ld = 3 * d as isize;
+                let ld = 3 * d;
                 // SAFETY: qkv is [t, 3d] and p [t, t]; this task writes the columns
                 // [h·ch, (h+1)·ch) of a [t, d] only, so tasks never write the same element.
                 unsafe {
                     let qkv = qkv.as_ptr();
                     // p[i][j] = scale · Σ_c q[i][c] k[j][c]
-                    gemm::gemm(
-                        t,
-                        t,
-                        ch,
-                        p.as_mut_ptr(),
-                        1,
-                        t as isize,
-                        false,
-                        qkv.add(q),
-                        1,
-                        ld,
-                        qkv.add(k),
-                        ld,
-                        1,
-                        0.0,
+                    sgemm(
+                        (t, t, ch),
+                        (p.as_mut_ptr(), t, 1),
+                        (qkv.add(q), ld, 1),
+                        (qkv.add(k), 1, ld),
                         scale,
-                        false,
-                        false,
                         false,
                         gemm::Parallelism::None,
                     );
@@ -108,24 +96,12 @@ impl AttentionBlock {
                         row.iter_mut().for_each(|v| *v *= inv);
                     }
                     // a[i][h·ch + c] = Σ_j p[i][j] v[j][c]
-                    gemm::gemm(
-                        t,
-                        ch,
-                        t,
-                        (a_addr as *mut f32).add(h * ch),
-                        1,
-                        d as isize,
-                        false,
-                        p.as_ptr(),
-                        1,
-                        t as isize,
-                        qkv.add(v),
-                        1,
-                        ld,
-                        0.0,
+                    sgemm(
+                        (t, ch, t),
+                        ((a_addr as *mut f32).add(h * ch), d, 1),
+                        (p.as_ptr(), t, 1),
+                        (qkv.add(v), ld, 1),
                         1.0,
-                        false,
-                        false,
                         false,
                         gemm::Parallelism::None,
                     );

@@ -101,24 +101,12 @@ unsafe fn matmul_into(
     // SAFETY: the operands hold the row-major shapes passed with them (asserted); `dst` is
     // the caller's promise.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            ldd as isize,
-            false,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
-            0.0,
+        super::sgemm(
+            (m, n, k),
+            (dst, ldd, 1),
+            (lhs.as_ptr(), k, 1),
+            (rhs.as_ptr(), n, 1),
             1.0,
-            false,
-            false,
             false,
             gemm::Parallelism::None,
         )

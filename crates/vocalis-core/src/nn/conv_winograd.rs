@@ -142,24 +142,12 @@ impl Winograd3 {
                     // SAFETY: the operands are the row-major shapes passed with them, inside
                     // their buffers (sized above).
                     unsafe {
-                        gemm::gemm(
-                            self.c_out,
-                            cols,
-                            self.c_in,
-                            s.m.as_mut_ptr().add(xi * self.c_out * cols),
-                            1,
-                            cols as isize,
-                            false,
-                            self.u.as_ptr().add(xi * pairs),
-                            1,
-                            self.c_in as isize,
-                            s.v.as_ptr().add(xi * self.c_in * cols),
-                            1,
-                            cols as isize,
-                            0.0,
+                        super::sgemm(
+                            (self.c_out, cols, self.c_in),
+                            (s.m.as_mut_ptr().add(xi * self.c_out * cols), cols, 1),
+                            (self.u.as_ptr().add(xi * pairs), self.c_in, 1),
+                            (s.v.as_ptr().add(xi * self.c_in * cols), cols, 1),
                             1.0,
-                            false,
-                            false,
                             false,
                             gemm::Parallelism::None,
                         )

@@ -214,25 +214,13 @@ impl Linear {
             // SAFETY: x holds m rows of k at the given strides (asserted), w is [n, k] (read
             // transposed: element (kk, j) at j·k + kk) and y is [m, n].
             unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    y.as_mut_ptr(),
-                    1,
-                    n as isize,
+                super::sgemm(
+                    (m, n, k),
+                    (y.as_mut_ptr(), n, 1),
+                    (x.as_ptr(), x_rs, x_cs),
+                    (w.as_ptr(), 1, k),
+                    1.0,
                     true,
-                    x.as_ptr(),
-                    x_cs as isize,
-                    x_rs as isize,
-                    w.as_ptr(),
-                    k as isize,
-                    1,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
                     gemm::Parallelism::Rayon(rayon::current_num_threads()),
                 )
             }

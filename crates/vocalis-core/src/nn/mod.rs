@@ -86,6 +86,50 @@ pub(crate) fn weight_buffer(n: usize) -> Vec<f32> {
     v
 }
 
+/// `dst [m×n] = scale · lhs [m×k] · rhs [k×n]`, plus the previous `dst` with `accumulate`: the
+/// `gemm` crate's f32 product with its argument order (column stride before row stride, the
+/// two scales, the conjugation flags) spelled out once. Each operand is `(first element, row
+/// stride, column stride)`.
+///
+/// # Safety
+/// Each operand's pointer with its strides must address its whole shape; `dst` must be valid
+/// for writes there, and no one else may read or write it meanwhile.
+pub(crate) unsafe fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut f32, usize, usize),
+    lhs: (*const f32, usize, usize),
+    rhs: (*const f32, usize, usize),
+    scale: f32,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    let s = |x: usize| x as isize;
+    // SAFETY: the caller's promise.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            s(dst.2),
+            s(dst.1),
+            accumulate,
+            lhs.0,
+            s(lhs.2),
+            s(lhs.1),
+            rhs.0,
+            s(rhs.2),
+            s(rhs.1),
+            if accumulate { 1.0 } else { 0.0 },
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
 /// Runs `f` on the f32 values of a contiguous CPU tensor; `None` for any other tensor.
 pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
     let (storage, layout) = t.storage_and_layout();

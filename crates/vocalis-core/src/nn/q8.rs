@@ -604,24 +604,12 @@ fn gemm_panels(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32])
             // never write the same element; `x` is `[m, k]` and the panel `[nr, k]` row-major,
             // read as the `[k, nr]` right-hand side with a column stride of k.
             unsafe {
-                gemm::gemm(
-                    m,
-                    nr,
-                    k,
-                    (y_addr as *mut f32).add(r0),
-                    1,
-                    n as isize,
-                    false,
-                    x.as_ptr(),
-                    1,
-                    k as isize,
-                    panel.as_ptr(),
-                    k as isize,
-                    1,
-                    0.0,
+                super::sgemm(
+                    (m, nr, k),
+                    ((y_addr as *mut f32).add(r0), n, 1),
+                    (x.as_ptr(), k, 1),
+                    (panel.as_ptr(), 1, k),
                     1.0,
-                    false,
-                    false,
                     false,
                     gemm::Parallelism::None,
                 )
