@@ -187,14 +187,13 @@ fn spawn_warmup(state: AppState) {
                 }
             };
             let ticket = state.sched.try_admit(timeout)?;
-            let model = Arc::clone(&state.model);
-            let lang = state.config.default_language.clone();
             let st = state.clone();
             ticket
                 .run(move |ctl| {
                     if let Some(voice) = voice {
-                        let opts = SynthesisOptions::for_model(&model, &lang);
-                        synthesize(&model, &voice.conditioning, "Hello.", &opts, |_| {
+                        let opts =
+                            SynthesisOptions::for_model(&st.model, &st.config.default_language);
+                        synthesize(&st.model, &voice.conditioning, "Hello.", &opts, |_| {
                             ctl.stop_reason().is_none()
                         })
                         .map_err(ApiError::from)?;
