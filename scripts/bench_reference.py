@@ -118,6 +118,7 @@ t0 = time.perf_counter()
 cfg = XttsConfig(); cfg.load_json(str(td / "config.json"))
 m = Xtts(cfg); m.load_checkpoint(cfg, checkpoint_dir=str(td), eval=True)
 load = time.perf_counter() - t0
+shutil.rmtree(td)                      # 1.7 GB per run otherwise (it filled /tmp once)
 r = {"load_secs": load, "import_secs": t0 - t_start}
 with torch.inference_mode():
     t0 = time.perf_counter()
