@@ -257,9 +257,9 @@ fn cpu_conv(c: &Conv1d, dilation: usize) -> Result<CpuConv1d> {
 }
 
 /// Most memory a resblock convolution's frequency-domain weights may take (`(n/2 + 1)·C²`
-/// complex values): FFTs of 128 at 128 channels, of 32 at the first stage's 256 (where 64 or
-/// 128 would add 190–400 MB for the 7 % of the decoder's time they would save).
-const FFT_MAX_WEIGHT_BYTES: usize = 9 << 20;
+/// channel pairs of three floats): FFTs of 128 at 128 channels, of 32 at the first stage's 256
+/// (where 64 or 128 would add 280–600 MB for the 7 % of the decoder's time they would save).
+const FFT_MAX_WEIGHT_BYTES: usize = 14 << 20;
 
 /// Share of the direct convolution's FLOPs below which the FFT form is used: kernels 7 and 11
 /// (≈ 0.3); kernels 3 (≈ 0.7) measured no faster that way.
@@ -268,7 +268,7 @@ const FFT_MAX_FLOP_RATIO: f64 = 0.5;
 fn resblock_conv(c: &Conv1d, dilation: usize) -> Result<SameConv1d> {
     let (co, ci, k) = c.weight().dims3()?;
     let bias = c.bias().map(host).transpose()?;
-    let max_n = 2 * (FFT_MAX_WEIGHT_BYTES / (8 * co * ci)).saturating_sub(1);
+    let max_n = 2 * (FFT_MAX_WEIGHT_BYTES / (12 * co * ci)).saturating_sub(1);
     Ok(SameConv1d::new(host(c.weight())?, bias, co, ci, k, dilation, max_n, FFT_MAX_FLOP_RATIO))
 }
 

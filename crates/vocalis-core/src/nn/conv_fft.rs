@@ -3,14 +3,19 @@
 //! A resblock convolution with kernel 7 or 11 costs `2·k·C_in·C_out` FLOPs per output sample
 //! computed directly. Through FFTs of length `n` it costs one real FFT per input channel and one
 //! inverse per output channel for every block of `n − span + 1` outputs (`span = (k−1)·d + 1`),
-//! and in between, per frequency bin, a complex `[C_out × C_in] · [C_in × blocks]` product:
-//! `8·C_in·C_out·(n/2 + 1)/(n − span + 1)` FLOPs per output, independent of the kernel size and
-//! its dilation (≈ 4–6·C_in·C_out instead of 14–22·C_in·C_out). The per-bin products run on the
-//! `gemm` crate's complex kernels.
+//! and in between, per frequency bin, a complex `[C_out × C_in] · [C_in × blocks]` product.
+//! That product is computed as three real ones (Gauss's form: `(c + di)(a + bi)` from
+//! `c(a + b)`, `(d − c)a` and `(c + d)b`), 25 % fewer FLOPs than four: `6·C_in·C_out·(n/2 + 1)
+//! / (n − span + 1)` FLOPs per output, independent of the kernel size and its dilation
+//! (≈ 3–4.5·C_in·C_out instead of 14–22·C_in·C_out). They run on the register-blocked
+//! micro-kernel of [`super::tiles`], over planes of real parts, imaginary parts and their sums
+//! laid out for it; the FFTs of 8 blocks at a time go in and out of those planes through 8×8
+//! transposes. (The `gemm` crate's complex kernels on the interleaved spectra, before, took a
+//! third of the decoder's time; the 128- and 256-channel convolutions now take 15–30 % less.)
 //!
-//! The frequency-domain weights (`(n/2 + 1)·C_out·C_in` complex values) are computed on first
-//! use, or ahead of it by [`FftConv1d::prepare`] on another thread, so loading a model does
-//! not pay for them.
+//! The frequency-domain weights (three floats per bin and channel pair: `c`, `d − c` and
+//! `−(c + d)`) are computed on first use, or ahead of it by [`FftConv1d::prepare`] on another
+//! thread, so loading a model does not pay for them.
 //!
 //! Results equal the direct convolution up to float rounding (the FFTs' ~1e-7 relative).
 
@@ -23,6 +28,10 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::conv_cpu::{CpuConv1d, PreAct, grow};
 use super::conv_winograd::Winograd3;
+use super::tiles::{GROUPS, LANES, ROWS, products};
+
+/// Columns of one micro-kernel call: blocks per tile are a multiple of it.
+const COLS: usize = GROUPS * LANES;
 
 /// FFT lengths tried for a convolution. Longer ones cost fewer FLOPs per output but their
 /// weights grow with `n/2 + 1` bins (callers cap `n` by memory); 256 measured no faster than
@@ -36,6 +45,12 @@ const TILE_BYTES: usize = 2 << 20;
 /// Blocks a tile has at least (when the input has that many per thread), so that each bin's
 /// weights are used for that many columns once read.
 const MIN_TILE_BLOCKS: usize = 32;
+
+/// Blocks a tile has at least when one bin's weights are larger than [`LARGE_BIN_BYTES`]: they
+/// come from L3 or memory once per tile, and 32 columns did not pay for that read (the 128-
+/// and 256-channel stages' convolutions took ~25 % longer than with 96).
+const MIN_TILE_BLOCKS_LARGE: usize = 96;
+const LARGE_BIN_BYTES: usize = 128 << 10;
 
 /// The FFT length (at most `max_n`) that makes a convolution cheapest in FLOPs per output
 /// sample, if that cost is below `max_ratio` of the direct convolution's.
@@ -55,8 +70,9 @@ pub fn fft_len_for(
         .map(|&n| {
             let valid = (n - span + 1) as f64;
             let bins = (n / 2 + 1) as f64;
-            // complex MACs per bin and block, and the real FFTs in and out (≈ 2.5·n·log2 n)
-            let gemm = 8.0 * bins * (c_in * c_out) as f64;
+            // three real products per bin and block, and the real FFTs in and out
+            // (≈ 2.5·n·log2 n)
+            let gemm = 6.0 * bins * (c_in * c_out) as f64;
             let ffts = 2.5 * n as f64 * (n as f64).log2() * (c_in + c_out) as f64;
             (n, (gemm + ffts) / valid)
         })
@@ -69,8 +85,9 @@ pub fn fft_len_for(
 pub struct FftConv1d {
     /// Time-domain weight `[out][in][k]`, kept to build the spectra on first use.
     weight: Vec<f32>,
-    /// `[bin][in][out]`: `conj(rfft(taps at j·d)) / n`.
-    spectra: OnceLock<Vec<c32>>,
+    /// Per bin, three `[out_p][in]` planes of `W = conj(rfft(taps at j·d)) / n = c + di`:
+    /// `c`, `d − c` and `−(c + d)` (rows past `c_out` zero).
+    spectra: OnceLock<Vec<f32>>,
     bias: Vec<f32>,
     c_in: usize,
     c_out: usize,
@@ -135,55 +152,39 @@ impl FftConv1d {
         self.spectra();
     }
 
-    fn spectra(&self) -> &[c32] {
+    /// Output rows of the per-bin products: `c_out` rounded up to the micro-kernel's rows.
+    fn out_rows(&self) -> usize {
+        self.c_out.next_multiple_of(ROWS)
+    }
+
+    fn spectra(&self) -> &[f32] {
         self.spectra.get_or_init(|| {
             let (n, bins, k) = (self.n, self.n / 2 + 1, self.k);
             let pairs = self.c_out * self.c_in;
             // The taps sit at j·d, so a bin is a k-term sum:
             //   conj(W(f)) / n = Σ_j w_j (cos θ + i sin θ) / n,  θ = 2π·f·j·d / n,
-            // for every pair at once two real GEMMs, `[pairs × k] · [k × bins]`, that write the
-            // real and imaginary parts straight into the `[bin][in][out]` layout.
-            let mut w = vec![0f32; pairs * k]; // `[in][out][k]`
-            for co in 0..self.c_out {
-                for ci in 0..self.c_in {
-                    let src = &self.weight[(co * self.c_in + ci) * k..][..k];
-                    w[(ci * self.c_out + co) * k..][..k].copy_from_slice(src);
-                }
-            }
-            let (mut cos, mut sin) = (vec![0f32; k * bins], vec![0f32; k * bins]);
-            for j in 0..k {
-                for f in 0..bins {
+            // for every pair at once two real GEMMs, `[pairs × k] · [k × bins]`, into
+            // `[part][bin][out][in]`.
+            let (cos, sin): (Vec<f32>, Vec<f32>) = (0..k * bins)
+                .map(|i| {
+                    let (j, f) = (i / bins, i % bins);
                     let theta = 2.0 * std::f64::consts::PI * ((f * j * self.dilation) % n) as f64
                         / n as f64;
-                    cos[j * bins + f] = (theta.cos() / n as f64) as f32;
-                    sin[j * bins + f] = (theta.sin() / n as f64) as f32;
-                }
-            }
-            let mut spectra = vec![c32::new(0.0, 0.0); pairs * bins];
-            let dst = spectra.as_mut_ptr() as *mut f32;
-            for (part, table) in [(0, &cos), (1, &sin)] {
-                // SAFETY: `w` is `[pairs][k]` and `table` `[k][bins]`, row-major; element
-                // (pair, f) of the product goes to float `2·(f·pairs + pair) + part` of
-                // `spectra`, which holds `bins·pairs` complex values.
+                    ((theta.cos() / n as f64) as f32, (theta.sin() / n as f64) as f32)
+                })
+                .unzip();
+            let mut parts = vec![0f32; 2 * bins * pairs];
+            for (part, table) in parts.chunks_exact_mut(bins * pairs).zip([&cos, &sin]) {
+                // SAFETY: the weight is `[pairs][k]` and `table` `[k][bins]`, row-major;
+                // element (pair, f) of the product goes to `part[f·pairs + pair]`, inside
+                // its `bins·pairs` floats.
                 unsafe {
-                    gemm::gemm(
-                        pairs,
-                        bins,
-                        k,
-                        dst.add(part),
-                        2 * pairs as isize,
-                        2,
-                        false,
-                        w.as_ptr(),
-                        1,
-                        k as isize,
-                        table.as_ptr(),
-                        1,
-                        bins as isize,
-                        0.0f32,
-                        1.0f32,
-                        false,
-                        false,
+                    super::sgemm(
+                        (pairs, bins, k),
+                        (part.as_mut_ptr(), 1, pairs),
+                        (self.weight.as_ptr(), k, 1),
+                        (table.as_ptr(), bins, 1),
+                        1.0,
                         false,
                         // one thread: `prepare` may run as a background task, and a rayon join
                         // inside it could steal a task that waits on this very cell
@@ -191,7 +192,19 @@ impl FftConv1d {
                     )
                 }
             }
-            spectra
+            let (re, im) = parts.split_at(bins * pairs);
+            let out_p = self.out_rows();
+            let plane = out_p * self.c_in;
+            let mut planes = vec![0f32; bins * 3 * plane];
+            for (f, p) in planes.chunks_exact_mut(3 * plane).enumerate() {
+                for (i, (c, d)) in re[f * pairs..][..pairs].iter().zip(&im[f * pairs..]).enumerate()
+                {
+                    p[i] = *c;
+                    p[plane + i] = d - c;
+                    p[2 * plane + i] = -(c + d);
+                }
+            }
+            planes
         })
     }
 
@@ -220,102 +233,120 @@ impl FftConv1d {
         }
         let spectra = self.spectra();
         let (n, bins, valid) = (self.n, self.n / 2 + 1, self.valid);
+        let (c_in, c_out, out_p) = (self.c_in, self.c_out, self.out_rows());
         let blocks = t.div_ceil(valid);
-        let per_block = (self.c_in + self.c_out) * bins * std::mem::size_of::<c32>();
+        let per_block = (3 * c_in + 2 * out_p) * bins * std::mem::size_of::<f32>();
         let threads = rayon::current_num_threads().max(1);
-        let per_tile =
-            (TILE_BYTES / per_block).max(MIN_TILE_BLOCKS).min(blocks.div_ceil(threads)).max(1);
+        // blocks per tile: whole kernel widths (the last tile's padded), enough to reuse
+        // each bin's weights, few enough that the spectra stay in L2 and every thread has one
+        let widths = blocks.div_ceil(COLS);
+        let bin_bytes = 3 * out_p * c_in * std::mem::size_of::<f32>();
+        let min_blocks =
+            if bin_bytes > LARGE_BIN_BYTES { MIN_TILE_BLOCKS_LARGE } else { MIN_TILE_BLOCKS };
+        let per_tile = COLS
+            * (TILE_BYTES / per_block / COLS)
+                .max(min_blocks / COLS)
+                .min(widths.div_ceil(threads))
+                .max(1);
         let y_addr = y.as_mut_ptr() as usize;
         // Tiles write disjoint columns of every output row.
         (0..blocks.div_ceil(per_tile)).into_par_iter().for_each(|ti| {
             let b0 = ti * per_tile;
             let nb = per_tile.min(blocks - b0);
+            // columns of the per-bin products: the blocks, padded to whole kernel widths
+            let cols = nb.next_multiple_of(COLS);
+            let groups = cols / LANES;
             SCRATCH.with_borrow_mut(|s| {
-                grow(&mut s.xf, bins * self.c_in * nb);
-                grow(&mut s.yf, bins * self.c_out * nb);
+                let x_len = bins * c_in * cols;
+                grow(&mut s.x, 3 * x_len);
+                grow(&mut s.y, 2 * bins * out_p * cols);
                 grow(&mut s.buf, n);
+                grow(&mut s.spec, LANES * bins);
                 grow(&mut s.scratch, self.r2c.get_scratch_len().max(self.c2r.get_scratch_len()));
-                let buf = &mut s.buf[..n];
-                // input spectra, `[bin][block][in]`: each block's channels, then transposed
-                for bi in 0..nb {
-                    let start = ((b0 + bi) * valid) as isize - self.padding as isize;
-                    let lo = (-start).clamp(0, n as isize) as usize;
-                    let hi = (t as isize - start).clamp(lo as isize, n as isize) as usize;
-                    for ci in 0..self.c_in {
-                        let xr = &x[ci * t..(ci + 1) * t];
-                        buf[..lo].fill(0.0);
-                        if lo < hi {
-                            let s0 = (start + lo as isize) as usize;
-                            act.copy_into(&mut buf[lo..hi], &xr[s0..s0 + (hi - lo)]);
+                let (buf, spec) = (&mut s.buf[..n], &mut s.spec[..LANES * bins]);
+                // input spectra: planes `a`, `b` and `a + b` (real part, imaginary part, sum),
+                // each `[bin][group of 8 blocks][in][8]`
+                let (xr, rest) = s.x.split_at_mut(x_len);
+                let (xi, xs) = rest.split_at_mut(x_len);
+                // a group's 8 blocks of one channel at a time, written per bin as 8 lanes
+                // (channel after channel: two fill each cache line)
+                let f_stride = groups * c_in * LANES;
+                for g in 0..groups {
+                    for ci in 0..c_in {
+                        let xrow = &x[ci * t..(ci + 1) * t];
+                        for (lane, sp) in spec.chunks_exact_mut(bins).enumerate() {
+                            let bi = g * LANES + lane;
+                            if bi >= nb {
+                                // padding columns: their products are never read
+                                sp.fill(c32::new(0.0, 0.0));
+                                continue;
+                            }
+                            let start = ((b0 + bi) * valid) as isize - self.padding as isize;
+                            let lo = (-start).clamp(0, n as isize) as usize;
+                            let hi = (t as isize - start).clamp(lo as isize, n as isize) as usize;
+                            buf[..lo].fill(0.0);
+                            if lo < hi {
+                                let s0 = (start + lo as isize) as usize;
+                                act.copy_into(&mut buf[lo..hi], &xrow[s0..s0 + (hi - lo)]);
+                            }
+                            buf[hi..].fill(0.0);
+                            self.r2c
+                                .process_with_scratch(buf, sp, &mut s.scratch)
+                                .expect("FFT buffer sizes");
                         }
-                        buf[hi..].fill(0.0);
-                        self.r2c
-                            .process_with_scratch(
-                                buf,
-                                &mut s.xf[(bi * self.c_in + ci) * bins..][..bins],
-                                &mut s.scratch,
-                            )
-                            .expect("FFT buffer sizes");
+                        let at = ((g * c_in + ci) * LANES, f_stride);
+                        lanes_to_planes(spec, bins, [&mut *xr, &mut *xi, &mut *xs], at);
                     }
                 }
-                // per bin: Y_f [out][block] = W_f [out][in] · X_f [in][block], all three
-                // column-major (`[block][out]`, `[in][out]`, `[block][in]`), so the kernel's
-                // rows are the output channels
-                let pairs = self.c_out * self.c_in;
+                // per bin, Y = W·X as Gauss's three real products: with W = c + di and
+                // X = a + bi, Re Y = c(a + b) − (c + d)b and Im Y = c(a + b) + (d − c)a
+                let plane = out_p * c_in;
+                let y_len = out_p * cols;
+                let (yr, yi) = s.y[..2 * bins * y_len].split_at_mut(bins * y_len);
                 for f in 0..bins {
-                    // SAFETY: the three matrices are the column-major shapes passed with them,
-                    // inside their buffers (sized above).
-                    unsafe {
-                        gemm::gemm(
-                            self.c_out,
-                            nb,
-                            self.c_in,
-                            s.yf.as_mut_ptr().add(f),
-                            (self.c_out * bins) as isize,
-                            bins as isize,
-                            false,
-                            spectra.as_ptr().add(f * pairs),
-                            self.c_out as isize,
-                            1,
-                            s.xf.as_ptr().add(f),
-                            (self.c_in * bins) as isize,
-                            bins as isize,
-                            c32::new(0.0, 0.0),
-                            c32::new(1.0, 0.0),
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        )
-                    }
+                    let w = &spectra[3 * f * plane..][..3 * plane];
+                    let xb = f * c_in * cols..(f + 1) * c_in * cols;
+                    let (re, im) = (&mut yr[f * y_len..][..y_len], &mut yi[f * y_len..][..y_len]);
+                    let ldb = c_in * LANES;
+                    re.fill(0.0);
+                    products(&w[..plane], c_in, &xs[xb.clone()], ldb, c_in, re, cols);
+                    im.copy_from_slice(re);
+                    products(&w[plane..2 * plane], c_in, &xr[xb.clone()], ldb, c_in, im, cols);
+                    products(&w[2 * plane..], c_in, &xi[xb], ldb, c_in, re, cols);
                 }
                 // SAFETY: `y` is `[c_out][t]`; this tile writes the columns of its blocks
                 // only, so tiles never write the same element.
-                let y =
-                    unsafe { std::slice::from_raw_parts_mut(y_addr as *mut f32, self.c_out * t) };
-                for bi in 0..nb {
-                    let t0 = (b0 + bi) * valid;
-                    let m = valid.min(t - t0);
-                    for co in 0..self.c_out {
-                        let spec = &mut s.yf[(bi * self.c_out + co) * bins..][..bins];
-                        // the spectrum of a real signal: DC and Nyquist are real
-                        spec[0].im = 0.0;
-                        spec[bins - 1].im = 0.0;
-                        self.c2r
-                            .process_with_scratch(spec, buf, &mut s.scratch)
-                            .expect("FFT buffer sizes");
-                        let b = self.bias[co];
-                        let dst = &mut y[co * t + t0..][..m];
-                        match residual {
-                            Some(r) => {
-                                let r = &r[co * t + t0..][..m];
-                                for ((d, v), r) in dst.iter_mut().zip(buf.iter()).zip(r) {
-                                    *d = v + b + r;
-                                }
+                let y = unsafe { std::slice::from_raw_parts_mut(y_addr as *mut f32, c_out * t) };
+                // a group's 8 blocks of one channel at a time, read per bin as 8 lanes
+                for co in 0..c_out {
+                    let b = self.bias[co];
+                    for g in 0..groups {
+                        planes_to_lanes([&*yr, &*yi], (co * cols + g * LANES, y_len), spec, bins);
+                        for (lane, sp) in spec.chunks_exact_mut(bins).enumerate() {
+                            let bi = g * LANES + lane;
+                            if bi >= nb {
+                                break;
                             }
-                            None => {
-                                for (d, v) in dst.iter_mut().zip(buf.iter()) {
-                                    *d = v + b;
+                            let t0 = (b0 + bi) * valid;
+                            let m = valid.min(t - t0);
+                            // the spectrum of a real signal: DC and Nyquist are real
+                            sp[0].im = 0.0;
+                            sp[bins - 1].im = 0.0;
+                            self.c2r
+                                .process_with_scratch(sp, buf, &mut s.scratch)
+                                .expect("FFT buffer sizes");
+                            let dst = &mut y[co * t + t0..][..m];
+                            match residual {
+                                Some(r) => {
+                                    let r = &r[co * t + t0..][..m];
+                                    for ((d, v), r) in dst.iter_mut().zip(buf.iter()).zip(r) {
+                                        *d = v + b + r;
+                                    }
+                                }
+                                None => {
+                                    for (d, v) in dst.iter_mut().zip(buf.iter()) {
+                                        *d = v + b;
+                                    }
                                 }
                             }
                         }
@@ -326,12 +357,156 @@ impl FftConv1d {
     }
 }
 
+/// Scatters 8 spectra (`spec`, `[lane][bin]`) to planes `[re, im, re + im]`, where bin `f`'s
+/// 8 lanes go to `at.0 + f·at.1`.
+fn lanes_to_planes(spec: &[c32], bins: usize, planes: [&mut [f32]; 3], at: (usize, usize)) {
+    let (base, stride) = at;
+    assert!(spec.len() == LANES * bins && bins > 0);
+    for p in &planes {
+        assert!(p.len() >= base + (bins - 1) * stride + LANES);
+    }
+    let [re, im, sum] = planes;
+    let mut f0 = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: avx2 detected; bins f0..f0+4 < bins of every lane are inside `spec`, and
+        // their outputs inside the planes (both asserted above).
+        unsafe { x86::lanes_to_planes(spec.as_ptr().cast(), bins, [re, im, sum], at) };
+        f0 = bins / 4 * 4;
+    }
+    for f in f0..bins {
+        let o = base + f * stride;
+        for lane in 0..LANES {
+            let v = spec[lane * bins + f];
+            (re[o + lane], im[o + lane], sum[o + lane]) = (v.re, v.im, v.re + v.im);
+        }
+    }
+}
+
+/// The inverse of [`lanes_to_planes`] for planes `[re, im]`: bin `f` of lane `j` of `spec`
+/// from element `at.0 + f·at.1 + j` of each plane.
+fn planes_to_lanes(planes: [&[f32]; 2], at: (usize, usize), spec: &mut [c32], bins: usize) {
+    let (base, stride) = at;
+    assert!(spec.len() == LANES * bins && bins > 0);
+    for p in &planes {
+        assert!(p.len() >= base + (bins - 1) * stride + LANES);
+    }
+    let [re, im] = planes;
+    let mut f0 = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: as in lanes_to_planes.
+        unsafe { x86::planes_to_lanes([re, im], at, spec.as_mut_ptr().cast(), bins) };
+        f0 = bins / 4 * 4;
+    }
+    for f in f0..bins {
+        let o = base + f * stride;
+        for lane in 0..LANES {
+            spec[lane * bins + f] = c32::new(re[o + lane], im[o + lane]);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// `out[j][i] = r[i][j]`.
+    #[target_feature(enable = "avx2")]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+
+    /// [`super::lanes_to_planes`] for bins `0..bins/4·4`, four bins (8 floats of each lane's
+    /// interleaved spectrum) per 8×8 transpose.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn lanes_to_planes(
+        spec: *const f32,
+        bins: usize,
+        planes: [&mut [f32]; 3],
+        (base, stride): (usize, usize),
+    ) {
+        let [re, im, sum] = planes;
+        // SAFETY: the caller's bounds: lane j's bins f0..f0+4 are floats
+        // 2·(j·bins + f0)..+8 of `spec`, and each plane holds base + f·stride + 8 for f < bins.
+        unsafe {
+            for f0 in (0..bins / 4 * 4).step_by(4) {
+                let r: [__m256; 8] =
+                    std::array::from_fn(|j| _mm256_loadu_ps(spec.add(2 * (j * bins + f0))));
+                let c = transpose8(r);
+                for j in 0..4 {
+                    let o = base + (f0 + j) * stride;
+                    let (vr, vi) = (c[2 * j], c[2 * j + 1]);
+                    _mm256_storeu_ps(re.as_mut_ptr().add(o), vr);
+                    _mm256_storeu_ps(im.as_mut_ptr().add(o), vi);
+                    _mm256_storeu_ps(sum.as_mut_ptr().add(o), _mm256_add_ps(vr, vi));
+                }
+            }
+        }
+    }
+
+    /// [`super::planes_to_lanes`] for bins `0..bins/4·4`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn planes_to_lanes(
+        planes: [&[f32]; 2],
+        (base, stride): (usize, usize),
+        spec: *mut f32,
+        bins: usize,
+    ) {
+        let [re, im] = planes;
+        // SAFETY: as in lanes_to_planes.
+        unsafe {
+            for f0 in (0..bins / 4 * 4).step_by(4) {
+                let r: [__m256; 8] = std::array::from_fn(|i| {
+                    let o = base + (f0 + i / 2) * stride;
+                    _mm256_loadu_ps(if i % 2 == 0 {
+                        re.as_ptr().add(o)
+                    } else {
+                        im.as_ptr().add(o)
+                    })
+                });
+                for (j, v) in transpose8(r).into_iter().enumerate() {
+                    _mm256_storeu_ps(spec.add(2 * (j * bins + f0)), v);
+                }
+            }
+        }
+    }
+}
+
 /// Per-worker buffers of [`FftConv1d::forward_into`].
 #[derive(Default)]
 struct Scratch {
-    xf: Vec<c32>,
-    yf: Vec<c32>,
+    /// Input spectra: real parts, imaginary parts, their sums.
+    x: Vec<f32>,
+    /// Output spectra: real parts, imaginary parts.
+    y: Vec<f32>,
     buf: Vec<f32>,
+    spec: Vec<c32>,
     scratch: Vec<c32>,
 }
 

@@ -13,6 +13,7 @@ pub mod kv_cache;
 pub mod linear;
 pub mod norm;
 pub mod q8;
+pub mod tiles;
 pub mod weight_norm;
 
 pub use conv::{Conv1d, Conv1dSpec};

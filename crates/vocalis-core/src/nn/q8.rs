@@ -171,6 +171,7 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::{BLOCK_BYTES, QK, QuantizedRow};
+    use crate::nn::tiles::x86::kernel6x2;
 
     pub(super) fn rows_avx2_safe(w: &[u8], x: &QuantizedRow, ys: &mut [f32]) {
         let nb = x.d.len();
@@ -252,59 +253,8 @@ mod x86 {
     /// transposed so that one load gives a weight's products with 8 rows.
     pub(super) const TILE: usize = 8;
 
-    /// `c[r][v·8 + j] += Σ_kk a[r·lda + kk] · b[v·ldb + kk·8 + j]` for `r < 4`, `v < 2`,
-    /// `kk < kc`: four dequantized weight rows against two transposed activation tiles, in
-    /// eight accumulator registers (written out: with twelve, or with arrays of vectors, the
-    /// compiler shuffled and spilled them every iteration).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel2(
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        ldb: usize,
-        kc: usize,
-        c: *mut f32,
-        ldc: usize,
-    ) {
-        // SAFETY: the caller passes 4 rows of `kc` floats at `a` (stride lda), 2 tiles of
-        // `kc·8` floats at `b` (stride ldb) and 4 rows of 16 floats at `c` (stride ldc).
-        unsafe {
-            let (a0, a1, a2, a3) = (a, a.add(lda), a.add(2 * lda), a.add(3 * lda));
-            let (b0, b1) = (b, b.add(ldb));
-            let (mut c00, mut c01) = (_mm256_loadu_ps(c), _mm256_loadu_ps(c.add(TILE)));
-            let (c1, c2, c3) = (c.add(ldc), c.add(2 * ldc), c.add(3 * ldc));
-            let (mut c10, mut c11) = (_mm256_loadu_ps(c1), _mm256_loadu_ps(c1.add(TILE)));
-            let (mut c20, mut c21) = (_mm256_loadu_ps(c2), _mm256_loadu_ps(c2.add(TILE)));
-            let (mut c30, mut c31) = (_mm256_loadu_ps(c3), _mm256_loadu_ps(c3.add(TILE)));
-            for kk in 0..kc {
-                let x0 = _mm256_loadu_ps(b0.add(kk * TILE));
-                let x1 = _mm256_loadu_ps(b1.add(kk * TILE));
-                let w = _mm256_broadcast_ss(&*a0.add(kk));
-                c00 = _mm256_fmadd_ps(w, x0, c00);
-                c01 = _mm256_fmadd_ps(w, x1, c01);
-                let w = _mm256_broadcast_ss(&*a1.add(kk));
-                c10 = _mm256_fmadd_ps(w, x0, c10);
-                c11 = _mm256_fmadd_ps(w, x1, c11);
-                let w = _mm256_broadcast_ss(&*a2.add(kk));
-                c20 = _mm256_fmadd_ps(w, x0, c20);
-                c21 = _mm256_fmadd_ps(w, x1, c21);
-                let w = _mm256_broadcast_ss(&*a3.add(kk));
-                c30 = _mm256_fmadd_ps(w, x0, c30);
-                c31 = _mm256_fmadd_ps(w, x1, c31);
-            }
-            _mm256_storeu_ps(c, c00);
-            _mm256_storeu_ps(c.add(TILE), c01);
-            _mm256_storeu_ps(c1, c10);
-            _mm256_storeu_ps(c1.add(TILE), c11);
-            _mm256_storeu_ps(c2, c20);
-            _mm256_storeu_ps(c2.add(TILE), c21);
-            _mm256_storeu_ps(c3, c30);
-            _mm256_storeu_ps(c3.add(TILE), c31);
-        }
-    }
-
     /// Eight weight rows against one tile (the last tile when their number is odd): eight
-    /// accumulators as in [`kernel2`].
+    /// accumulators, written out as in `nn::tiles`.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn kernel1(
         a: *const f32,
@@ -470,9 +420,9 @@ mod x86 {
             for t0 in (0..tiles).step_by(2) {
                 let bp = xt.as_ptr().add(t0 * ldb);
                 if t0 + 1 < tiles {
-                    for g in (0..rows).step_by(4) {
+                    for g in (0..rows).step_by(6) {
                         let cp = c.as_mut_ptr().add(g * ldc + t0 * TILE);
-                        kernel2(a.as_ptr().add(g * lda), lda, bp, ldb, kc, cp, ldc);
+                        kernel6x2(a.as_ptr().add(g * lda), lda, bp, ldb, kc, cp, ldc);
                     }
                 } else {
                     for g in (0..rows).step_by(8) {
@@ -502,10 +452,11 @@ thread_local! {
     static ACC: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Weight rows per task of the multi-row product (a multiple of 4).
-const GEMM_ROWS_PER_TASK: usize = 16;
+/// Weight rows per task of the multi-row product (a multiple of 6 and 8, the micro-kernels'
+/// rows).
+const GEMM_ROWS_PER_TASK: usize = 24;
 /// Depth of one pass of the multi-row product: the two activation tiles of a micro-kernel call
-/// (2 × 128 × 8 floats) stay in L1 while the task's 16 dequantized rows (≤ 256 KiB) are read
+/// (2 × 128 × 8 floats) stay in L1 while the task's 24 dequantized rows (≤ 384 KiB) are read
 /// from L2.
 const GEMM_KC: usize = 128;
 
@@ -524,9 +475,9 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
 }
 
 /// The AVX2 multi-row product. `x` is transposed once into tiles of 8 rows (`[k][8]` each);
-/// each task dequantizes its 16 weight rows (one sequential read) and multiplies them with
-/// every tile in register-blocked micro-kernels (4 weight rows × 2 tiles, or 8 rows × the
-/// last odd tile) 128 columns at a time, so nothing is packed but the activations and each
+/// each task dequantizes its 24 weight rows (one sequential read) and multiplies them with
+/// every tile in register-blocked micro-kernels (6 weight rows × 2 tiles, `nn::tiles`, or 8
+/// rows × the last odd tile) 128 columns at a time, so nothing is packed but the activations and each
 /// weight is dequantized once. The `m % 8` rows left over are dot products along `k` (a
 /// zero-padded tile cost as much as a full one: 35 text positions spent 18 % of a prefill on
 /// their last 3 rows).
@@ -698,7 +649,7 @@ mod tests {
     fn prefill_path_equals_the_dequantized_matmul() -> Result<()> {
         let dev = Device::Cpu;
         // m: one tile, partial tiles, more than three tiles; n: not a multiple of the task's
-        // 16 rows; k: one and several 128-column passes.
+        // 24 rows; k: one and several 128-column passes.
         for (m, n, k) in [(5, 3, 32), (9, 200, 1024), (40, 64, 4096), (35, 37, 160)] {
             let w = Tensor::from_vec(data(n * k, 3), (n, k), &dev)?;
             let q = QTensor::quantize(&w, GgmlDType::Q8_0)?;
