@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use candle::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 use super::arch::{KeyDType, xtts_keys};
 use super::normalize::{WeightNormNaming, detect_weight_norm, validate_state_dict};
@@ -153,24 +154,29 @@ fn read_safetensors(
         Error::checkpoint(path, format!("corrupt or truncated safetensors file ({e})"))
     })?;
     check_safetensors(path, &st, expected)?;
-    let mut map = HashMap::new();
-    let mut scratch = Vec::new();
-    for (name, view) in st.tensors() {
-        let offset = (view.data().as_ptr() as usize - mmap.as_ptr() as usize) as u64;
-        let conv1d = crate::nn::linear::is_conv1d_hf_weight(&name);
-        let t = match read_f32_at(&file, offset, &view, conv1d.then_some(&mut scratch)) {
-            Some(r) => r.map_err(|e| Error::io(path, e))?,
-            None => {
-                let t = view
-                    .load(&Device::Cpu)
-                    .map_err(|e| Error::checkpoint(path, format!("tensor {name}: {e}")))?;
-                super::pth::release_pages(&mmap, view.data());
-                t
-            }
-        };
-        map.insert(name, t);
-    }
-    Ok(map)
+    // Read on every worker, largest first: copying out of the page cache and faulting in the
+    // new buffers is CPU work (the v2 model's 1.8 GB of f32 took 0.8–1.7 s on one thread of a
+    // 2-core Zen 4, ~0.6 s on two).
+    let mut views = st.tensors();
+    views.sort_by_key(|(_, v)| std::cmp::Reverse(v.data().len()));
+    views
+        .into_par_iter()
+        .map_init(Vec::new, |scratch, (name, view)| {
+            let offset = (view.data().as_ptr() as usize - mmap.as_ptr() as usize) as u64;
+            let conv1d = crate::nn::linear::is_conv1d_hf_weight(&name);
+            let t = match read_f32_at(&file, offset, &view, conv1d.then_some(scratch)) {
+                Some(r) => r.map_err(|e| Error::io(path, e))?,
+                None => {
+                    let t = view
+                        .load(&Device::Cpu)
+                        .map_err(|e| Error::checkpoint(path, format!("tensor {name}: {e}")))?;
+                    super::pth::release_pages(&mmap, view.data());
+                    t
+                }
+            };
+            Ok((name, t))
+        })
+        .collect()
 }
 
 /// An f32 tensor read from `file` at `offset` into its own buffer; `None` for other dtypes or

@@ -28,7 +28,7 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::conv_cpu::{CpuConv1d, PreAct, grow};
 use super::conv_winograd::Winograd3;
-use super::tiles::{GROUPS, LANES, ROWS, products};
+use super::tiles::{GROUPS, LANES, ROWS, group_width, products};
 
 /// Columns of one micro-kernel call: blocks per tile are a multiple of it.
 const COLS: usize = GROUPS * LANES;
@@ -255,7 +255,9 @@ impl FftConv1d {
             let nb = per_tile.min(blocks - b0);
             // columns of the per-bin products: the blocks, padded to whole kernel widths
             let cols = nb.next_multiple_of(COLS);
+            // groups of 8 blocks (one transpose), in groups of `width` columns of the products
             let groups = cols / LANES;
+            let width = group_width();
             SCRATCH.with_borrow_mut(|s| {
                 let x_len = bins * c_in * cols;
                 grow(&mut s.x, 3 * x_len);
@@ -265,7 +267,7 @@ impl FftConv1d {
                 grow(&mut s.scratch, self.r2c.get_scratch_len().max(self.c2r.get_scratch_len()));
                 let (buf, spec) = (&mut s.buf[..n], &mut s.spec[..LANES * bins]);
                 // input spectra: planes `a`, `b` and `a + b` (real part, imaginary part, sum),
-                // each `[bin][group of 8 blocks][in][8]`
+                // each `[bin][group of `width` blocks][in][width]`
                 let (xr, rest) = s.x.split_at_mut(x_len);
                 let (xi, xs) = rest.split_at_mut(x_len);
                 // a group's 8 blocks of one channel at a time, written per bin as 8 lanes
@@ -294,7 +296,8 @@ impl FftConv1d {
                                 .process_with_scratch(buf, sp, &mut s.scratch)
                                 .expect("FFT buffer sizes");
                         }
-                        let at = ((g * c_in + ci) * LANES, f_stride);
+                        let (gw, half) = (g * LANES / width, g * LANES % width);
+                        let at = ((gw * c_in + ci) * width + half, f_stride);
                         lanes_to_planes(spec, bins, [&mut *xr, &mut *xi, &mut *xs], at);
                     }
                 }
@@ -307,7 +310,7 @@ impl FftConv1d {
                     let w = &spectra[3 * f * plane..][..3 * plane];
                     let xb = f * c_in * cols..(f + 1) * c_in * cols;
                     let (re, im) = (&mut yr[f * y_len..][..y_len], &mut yi[f * y_len..][..y_len]);
-                    let ldb = c_in * LANES;
+                    let ldb = c_in * width;
                     re.fill(0.0);
                     products(&w[..plane], c_in, &xs[xb.clone()], ldb, c_in, re, cols);
                     im.copy_from_slice(re);
