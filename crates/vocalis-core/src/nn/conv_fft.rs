@@ -267,7 +267,7 @@ impl FftConv1d {
                 grow(&mut s.scratch, self.r2c.get_scratch_len().max(self.c2r.get_scratch_len()));
                 let (buf, spec) = (&mut s.buf[..n], &mut s.spec[..LANES * bins]);
                 // input spectra: planes `a`, `b` and `a + b` (real part, imaginary part, sum),
-                // each `[bin][group of `width` blocks][in][width]`
+                // each `[bin][group of width blocks][in][width]`
                 let (xr, rest) = s.x.split_at_mut(x_len);
                 let (xi, xs) = rest.split_at_mut(x_len);
                 // a group's 8 blocks of one channel at a time, written per bin as 8 lanes

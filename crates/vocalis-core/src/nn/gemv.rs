@@ -13,11 +13,13 @@ use rayon::prelude::*;
 /// Output rows per parallel task.
 const ROWS_PER_TASK: usize = 32;
 
-/// `y = W x + b` for `x` of shape `[1, in]` and a contiguous f32 `W [out, in]` on the CPU; `None`
-/// when those conditions do not hold or gradients are tracked (the caller then uses candle).
+/// `y = x Wᵀ + b` for `x` of shape `[m, in]` and a contiguous f32 `W [out, in]` on the CPU: one
+/// row as the matrix–vector product below, more (a prefill) through the tiled product of
+/// [`super::q8::gemm_f32`]; `None` when those conditions do not hold or gradients are tracked
+/// (the caller then uses candle).
 pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Option<Tensor>> {
     let (m, k) = x.dims2()?;
-    if m != 1
+    if m == 0
         || !matches!(x.device(), Device::Cpu)
         || x.dtype() != candle::DType::F32
         || weight.dtype() != candle::DType::F32
@@ -33,11 +35,22 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
     }
     let x = x.flatten_all()?.to_vec1::<f32>()?;
     let b = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
-    let mut y = vec![0f32; n];
-    if super::with_cpu_f32(weight, |w| gemv(w, &x, b.as_deref(), &mut y)).is_none() {
+    let mut y = vec![0f32; m * n];
+    let done = super::with_cpu_f32(weight, |w| {
+        if m == 1 {
+            gemv(w, &x, b.as_deref(), &mut y);
+            return true;
+        }
+        let done = super::q8::gemm_f32(w, n, k, &x, m, &mut y);
+        if let (true, Some(b)) = (done, &b) {
+            y.chunks_exact_mut(n).for_each(|r| r.iter_mut().zip(b).for_each(|(v, b)| *v += b));
+        }
+        done
+    });
+    if done != Some(true) {
         return Ok(None);
     }
-    Tensor::from_vec(y, (1, n), &Device::Cpu).map(Some)
+    Tensor::from_vec(y, (m, n), &Device::Cpu).map(Some)
 }
 
 /// `y[i] = dot(w[i·k .. (i+1)·k], x) + b[i]` with `k = x.len()`, `w` row-major `[y.len(), k]`.
@@ -203,20 +216,39 @@ mod tests {
         }
     }
 
+    /// Whether more than one row takes the tiled product (AVX2 and FMA).
+    fn tiled() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
     #[test]
     fn linear_equals_candle_matmul() -> Result<()> {
         let dev = Device::Cpu;
-        let w = Tensor::randn(0f32, 1.0, (40, 96), &dev)?;
-        let b = Tensor::randn(0f32, 1.0, 40, &dev)?;
+        // 56 outputs: two tasks of 24 weight rows read in place, one padded; rows of `x`: one
+        // (the matrix–vector product), fewer than a tile of 8, tiles and rows left over
+        let w = Tensor::randn(0f32, 1.0, (56, 96), &dev)?;
+        let b = Tensor::randn(0f32, 1.0, 56, &dev)?;
+        for m in [1, 3, 8, 35] {
+            let x = Tensor::randn(0f32, 1.0, (m, 96), &dev)?;
+            let Some(y) = try_linear(&x, &w, Some(&b))? else {
+                assert!(m > 1 && !tiled(), "the fast path applies to {m} rows");
+                continue;
+            };
+            let want = x.matmul(&w.t()?)?.broadcast_add(&b)?;
+            let err = (y - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(err < 1e-4, "{m} rows: {err}");
+        }
+        // a transposed weight, an input width the tiles do not divide, or a tracked variable:
+        // not taken
         let x = Tensor::randn(0f32, 1.0, (1, 96), &dev)?;
-        let y = try_linear(&x, &w, Some(&b))?.expect("the fast path applies");
-        let want = x.matmul(&w.t()?)?.broadcast_add(&b)?;
-        let err = (y - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
-        assert!(err < 1e-4, "{err}");
-        // two rows, a transposed weight, or a tracked variable: not taken
-        assert!(
-            try_linear(&Tensor::zeros((2, 96), candle::DType::F32, &dev)?, &w, None)?.is_none()
-        );
+        let wt = Tensor::randn(0f32, 1.0, (96, 40), &dev)?.t()?;
+        assert!(try_linear(&x, &wt, None)?.is_none());
+        let w_odd = Tensor::randn(0f32, 1.0, (40, 90), &dev)?;
+        let x_odd = Tensor::randn(0f32, 1.0, (5, 90), &dev)?;
+        assert!(try_linear(&x_odd, &w_odd, None)?.is_none());
         let v = candle::Var::from_tensor(&w)?;
         assert!(try_linear(&x, v.as_tensor(), None)?.is_none());
         Ok(())

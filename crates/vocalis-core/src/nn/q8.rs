@@ -14,7 +14,8 @@
 //!   prefill). Without AVX2, panels of dequantized
 //!   rows go to the `gemm` crate. candle multiplies each activation row against the whole
 //!   quantized matrix with its integer dot products; on CPUs without AVX-512 VNNI that made
-//!   the q8_0 prefill ~4× slower than f32.
+//!   the q8_0 prefill ~4× slower than f32. f32 weights take the same path from the second
+//!   row on ([`gemm_f32`]), their rows read in place.
 
 use std::cell::RefCell;
 
@@ -469,9 +470,38 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
         && std::is_x86_feature_detected!("fma")
         && std::is_x86_feature_detected!("f16c")
     {
-        return gemm_tiled(w, n, k, x, m, y);
+        return gemm_tiled(WeightRows::Q8(w), n, k, x, m, y);
     }
     gemm_panels(w, n, k, x, m, y)
+}
+
+/// `y [m, n] = x [m, k] · Wᵀ` for an f32 weight `[n, k]` on the same tiled path as the q8_0
+/// prefill (minus the dequantization); `false` (nothing written) where it does not apply: no
+/// AVX2 and FMA, or `k` not a multiple of 8. The `gemm` crate, through candle's matmul, packed
+/// every weight again on each call of the f32 prefill, where each is used for a few dozen rows
+/// only: with the new pages of its packing buffers that was ~70 % of the prefill's time.
+pub fn gemm_f32(w: &[f32], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) -> bool {
+    assert_eq!(w.len(), n * k);
+    assert_eq!(x.len(), m * k);
+    assert_eq!(y.len(), m * n);
+    #[cfg(target_arch = "x86_64")]
+    if k.is_multiple_of(x86::TILE)
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        gemm_tiled(WeightRows::F32(w), n, k, x, m, y);
+        return true;
+    }
+    false
+}
+
+/// The weights of the multi-row product, row-major `[n, k]`.
+#[derive(Clone, Copy)]
+enum WeightRows<'a> {
+    /// q8_0 blocks, dequantized a task's rows at a time.
+    Q8(&'a [u8]),
+    /// f32, read in place.
+    F32(&'a [f32]),
 }
 
 /// The AVX2 multi-row product. `x` is transposed once into tiles of 8 rows (`[k][8]` each);
@@ -482,7 +512,7 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
 /// zero-padded tile cost as much as a full one: 35 text positions spent 18 % of a prefill on
 /// their last 3 rows).
 #[cfg(target_arch = "x86_64")]
-fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
+fn gemm_tiled(w: WeightRows, n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
     use x86::TILE;
     // whole tiles of 8 activation rows, and the rows left over (dot products along k)
     let tiles = m / TILE;
@@ -501,15 +531,28 @@ fn gemm_tiled(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) 
     (0..n.div_ceil(GEMM_ROWS_PER_TASK)).into_par_iter().for_each(|task| {
         let r0 = task * GEMM_ROWS_PER_TASK;
         let nr = GEMM_ROWS_PER_TASK.min(n - r0);
-        PANEL.with_borrow_mut(|a| {
+        PANEL.with_borrow_mut(|panel| {
             ACC.with_borrow_mut(|c| {
-                // the task's rows are one contiguous run of `w`: read as one stream
-                a.resize(GEMM_ROWS_PER_TASK * k, 0.0);
-                x86::dequantize_avx2_safe(
-                    &w[r0 * row_bytes..(r0 + nr) * row_bytes],
-                    &mut a[..nr * k],
-                );
-                a[nr * k..].fill(0.0);
+                // the task's rows, padded with zero rows to GEMM_ROWS_PER_TASK
+                let a: &[f32] = match w {
+                    WeightRows::F32(w) if nr == GEMM_ROWS_PER_TASK => &w[r0 * k..(r0 + nr) * k],
+                    WeightRows::F32(w) => {
+                        panel.resize(GEMM_ROWS_PER_TASK * k, 0.0);
+                        panel[..nr * k].copy_from_slice(&w[r0 * k..(r0 + nr) * k]);
+                        panel[nr * k..].fill(0.0);
+                        panel
+                    }
+                    WeightRows::Q8(w) => {
+                        // the task's rows are one contiguous run of `w`: read as one stream
+                        panel.resize(GEMM_ROWS_PER_TASK * k, 0.0);
+                        x86::dequantize_avx2_safe(
+                            &w[r0 * row_bytes..(r0 + nr) * row_bytes],
+                            &mut panel[..nr * k],
+                        );
+                        panel[nr * k..].fill(0.0);
+                        panel
+                    }
+                };
                 c.clear();
                 c.resize(GEMM_ROWS_PER_TASK * m, 0.0);
                 // the tiles' products `[GEMM_ROWS_PER_TASK][ld]`, then the leftover rows'
