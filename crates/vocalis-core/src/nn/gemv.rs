@@ -43,7 +43,7 @@ pub fn try_linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<
         }
         let done = super::q8::gemm_f32(w, n, k, &x, m, &mut y);
         if let (true, Some(b)) = (done, &b) {
-            y.chunks_exact_mut(n).for_each(|r| r.iter_mut().zip(b).for_each(|(v, b)| *v += b));
+            super::add_to_rows(&mut y, b);
         }
         done
     });

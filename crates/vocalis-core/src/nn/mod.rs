@@ -131,6 +131,16 @@ pub(crate) unsafe fn sgemm(
     }
 }
 
+/// Adds `b` to every row of `y` (rows of `b.len()`): a linear layer's bias.
+pub(crate) fn add_to_rows(y: &mut [f32], b: &[f32]) {
+    if b.is_empty() {
+        return;
+    }
+    for row in y.chunks_exact_mut(b.len()) {
+        row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+    }
+}
+
 /// Runs `f` on the f32 values of a contiguous CPU tensor; `None` for any other tensor.
 pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
     let (storage, layout) = t.storage_and_layout();

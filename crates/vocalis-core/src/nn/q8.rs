@@ -67,9 +67,7 @@ pub fn try_matmul(x: &Tensor, w: &QTensor, bias: Option<&Tensor>) -> Result<Opti
         gemm(&data, n, k, &xs, m, &mut y);
     }
     if let Some(b) = b {
-        for yr in y.chunks_exact_mut(n) {
-            yr.iter_mut().zip(&b).for_each(|(v, b)| *v += b);
-        }
+        super::add_to_rows(&mut y, &b);
     }
     Tensor::from_vec(y, (m, n), &Device::Cpu).map(Some)
 }
@@ -480,7 +478,7 @@ fn gemm(w: &[u8], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) {
 /// AVX2 and FMA, or `k` not a multiple of 8. The `gemm` crate, through candle's matmul, packed
 /// every weight again on each call of the f32 prefill, where each is used for a few dozen rows
 /// only: with the new pages of its packing buffers that was ~70 % of the prefill's time.
-pub fn gemm_f32(w: &[f32], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) -> bool {
+pub(crate) fn gemm_f32(w: &[f32], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32]) -> bool {
     assert_eq!(w.len(), n * k);
     assert_eq!(x.len(), m * k);
     assert_eq!(y.len(), m * n);
@@ -505,7 +503,8 @@ enum WeightRows<'a> {
 }
 
 /// The AVX2 multi-row product. `x` is transposed once into tiles of 8 rows (`[k][8]` each);
-/// each task dequantizes its 24 weight rows (one sequential read) and multiplies them with
+/// each task dequantizes its 24 weight rows (one sequential read; f32 rows are used where they
+/// are) and multiplies them with
 /// every tile in register-blocked micro-kernels (6 weight rows × 2 tiles, `nn::tiles`, or 8
 /// rows × the last odd tile) 128 columns at a time, so nothing is packed but the activations and each
 /// weight is dequantized once. The `m % 8` rows left over are dot products along `k` (a
@@ -533,22 +532,20 @@ fn gemm_tiled(w: WeightRows, n: usize, k: usize, x: &[f32], m: usize, y: &mut [f
         let nr = GEMM_ROWS_PER_TASK.min(n - r0);
         PANEL.with_borrow_mut(|panel| {
             ACC.with_borrow_mut(|c| {
-                // the task's rows, padded with zero rows to GEMM_ROWS_PER_TASK
+                // the task's rows (one contiguous run of `w`, read as one stream), padded with
+                // zero rows to GEMM_ROWS_PER_TASK; whole runs of f32 rows are read in place
                 let a: &[f32] = match w {
                     WeightRows::F32(w) if nr == GEMM_ROWS_PER_TASK => &w[r0 * k..(r0 + nr) * k],
-                    WeightRows::F32(w) => {
+                    _ => {
                         panel.resize(GEMM_ROWS_PER_TASK * k, 0.0);
-                        panel[..nr * k].copy_from_slice(&w[r0 * k..(r0 + nr) * k]);
-                        panel[nr * k..].fill(0.0);
-                        panel
-                    }
-                    WeightRows::Q8(w) => {
-                        // the task's rows are one contiguous run of `w`: read as one stream
-                        panel.resize(GEMM_ROWS_PER_TASK * k, 0.0);
-                        x86::dequantize_avx2_safe(
-                            &w[r0 * row_bytes..(r0 + nr) * row_bytes],
-                            &mut panel[..nr * k],
-                        );
+                        let rows = &mut panel[..nr * k];
+                        match w {
+                            WeightRows::F32(w) => rows.copy_from_slice(&w[r0 * k..(r0 + nr) * k]),
+                            WeightRows::Q8(w) => x86::dequantize_avx2_safe(
+                                &w[r0 * row_bytes..(r0 + nr) * row_bytes],
+                                rows,
+                            ),
+                        }
                         panel[nr * k..].fill(0.0);
                         panel
                     }
