@@ -258,7 +258,7 @@ fn cpu_conv(c: &Conv1d, dilation: usize) -> Result<CpuConv1d> {
 
 /// Most memory a resblock convolution's frequency-domain weights may take (`(n/2 + 1)·C²`
 /// channel pairs of three floats): FFTs of 128 at 128 channels, of 32 at the first stage's 256
-/// (where 64 or 128 would add 280–600 MB for the 7 % of the decoder's time they would save).
+/// (where 64 or 128 would add 280–600 MB for a few % of the decoder's time).
 const FFT_MAX_WEIGHT_BYTES: usize = 14 << 20;
 
 /// Share of the direct convolution's FLOPs below which the FFT form is used: kernels 7 and 11
@@ -387,16 +387,19 @@ impl CpuGenerator {
         let mut o =
             self.conv_pre.forward(&z, t, PreAct::None, Some(&self.cond_layer.apply(&g)), None);
         let mut t = t;
+        // three buffers for every convolution (tens of MB at the last three stages, which
+        // have the same size: a fresh allocation each time page-faulted and zeroed it again)
+        let (mut x, mut xt, mut x2) = (Vec::new(), Vec::new(), Vec::new());
         for (i, up) in self.ups.iter().enumerate() {
             let (mut u, tu) = up.forward(&o, t, PreAct::Leaky(0.1), Some(&self.conds[i].apply(&g)));
             t = tu;
             if i == 0 {
                 crop(&mut u, &mut t, SPAN_MARGIN_FRAMES + STAGE0_RESBLOCK_FRAMES);
             }
-            let mut acc: Vec<f32> = vec![0.0; u.len()];
-            // three buffers for every convolution of the stage (they are tens of MB at the
-            // last stages: a fresh allocation each time page-faulted and zeroed it again)
-            let (mut x, mut xt, mut x2) = (Vec::new(), Vec::new(), Vec::new());
+            // the sum of the three resblocks, in the previous stage's output (read by now)
+            let mut acc = std::mem::take(&mut o);
+            acc.clear();
+            acc.resize(u.len(), 0.0);
             for rb in &self.resblocks[3 * i..3 * i + 3] {
                 x.clone_from(&u);
                 for (c1, c2) in rb {

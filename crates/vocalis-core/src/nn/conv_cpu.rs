@@ -50,6 +50,17 @@ impl PreAct {
         }
     }
 
+    /// `dst[i] = act(src[i·stride])` (`src` holds `(dst.len() − 1)·stride + 1` values or more).
+    #[inline(always)]
+    pub(crate) fn copy_strided(self, dst: &mut [f32], src: &[f32], stride: usize) {
+        if stride == 1 {
+            return self.copy_into(dst, &src[..dst.len()]);
+        }
+        for (d, v) in dst.iter_mut().zip(src.iter().step_by(stride)) {
+            *d = self.apply(*v);
+        }
+    }
+
     /// `dst[i] = act(src[i])`, the activation chosen once for the whole slice.
     #[inline(always)]
     pub(crate) fn copy_into(self, dst: &mut [f32], src: &[f32]) {

@@ -2,12 +2,17 @@
 //!
 //! A resblock convolution with kernel 7 or 11 costs `2·k·C_in·C_out` FLOPs per output sample
 //! computed directly. Through FFTs of length `n` it costs one real FFT per input channel and one
-//! inverse per output channel for every block of `n − span + 1` outputs (`span = (k−1)·d + 1`),
-//! and in between, per frequency bin, a complex `[C_out × C_in] · [C_in × blocks]` product.
-//! That product is computed as three real ones (Gauss's form: `(c + di)(a + bi)` from
-//! `c(a + b)`, `(d − c)a` and `(c + d)b`), 25 % fewer FLOPs than four: `6·C_in·C_out·(n/2 + 1)
-//! / (n − span + 1)` FLOPs per output, independent of the kernel size and its dilation
-//! (≈ 3–4.5·C_in·C_out instead of 14–22·C_in·C_out). They run on the register-blocked
+//! inverse per output channel for every block of `n − k + 1` outputs, and in between, per
+//! frequency bin, a complex `[C_out × C_in] · [C_in × blocks]` product. That product is
+//! computed as three real ones (Gauss's form: `(c + di)(a + bi)` from `c(a + b)`, `(d − c)a`
+//! and `(c + d)b`), 25 % fewer FLOPs than four: `6·C_in·C_out·(n/2 + 1) / (n − k + 1)` FLOPs
+//! per output, independent of the kernel size (≈ 3–4.5·C_in·C_out instead of
+//! 14–22·C_in·C_out).
+//!
+//! A convolution dilated by `d` is `d` undilated ones: outputs `m·d + r` read inputs `m·d + r`
+//! only, so each phase `r` is the undilated kernel run over every `d`-th sample. Blocks of all
+//! phases share one set of weights and one product (FFTs of `2k` or more, not of `2(k−1)d + 2`:
+//! the 256-channel stage's dilated convolutions fit in FFTs of 32). They run on the register-blocked
 //! micro-kernel of [`super::tiles`], over planes of real parts, imaginary parts and their sums
 //! laid out for it; the FFTs of 8 blocks at a time go in and out of those planes through 8×8
 //! transposes. (The `gemm` crate's complex kernels on the interleaved spectra, before, took a
@@ -58,17 +63,15 @@ pub fn fft_len_for(
     c_in: usize,
     c_out: usize,
     k: usize,
-    dilation: usize,
     max_n: usize,
     max_ratio: f64,
 ) -> Option<usize> {
-    let span = (k - 1) * dilation + 1;
     let direct = 2.0 * (k * c_in * c_out) as f64;
     FFT_LENS
         .iter()
-        .filter(|&&n| n >= 2 * span && n <= max_n)
+        .filter(|&&n| n >= 2 * k && n <= max_n)
         .map(|&n| {
-            let valid = (n - span + 1) as f64;
+            let valid = (n - k + 1) as f64;
             let bins = (n / 2 + 1) as f64;
             // three real products per bin and block, and the real FFTs in and out
             // (≈ 2.5·n·log2 n)
@@ -85,7 +88,7 @@ pub fn fft_len_for(
 pub struct FftConv1d {
     /// Time-domain weight `[out][in][k]`, kept to build the spectra on first use.
     weight: Vec<f32>,
-    /// Per bin, three `[out_p][in]` planes of `W = conj(rfft(taps at j·d)) / n = c + di`:
+    /// Per bin, three `[out_p][in]` planes of `W = conj(rfft(taps)) / n = c + di`:
     /// `c`, `d − c` and `−(c + d)` (rows past `c_out` zero).
     spectra: OnceLock<Vec<f32>>,
     bias: Vec<f32>,
@@ -93,9 +96,10 @@ pub struct FftConv1d {
     c_out: usize,
     k: usize,
     dilation: usize,
+    /// Zero padding of each phase: `(k − 1) / 2`.
     padding: usize,
     n: usize,
-    /// Outputs per block: `n − span + 1`.
+    /// Outputs per block: `n − k + 1`.
     valid: usize,
     r2c: Arc<dyn RealToComplex<f32>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
@@ -115,7 +119,8 @@ impl std::fmt::Debug for FftConv1d {
 
 impl FftConv1d {
     /// From a weight `[out, in, k]` (flattened), bias `[out]` (or zeros), dilation and FFT
-    /// length `n` (at least twice the dilated kernel's span).
+    /// length `n` (at least `2k`). A dilated kernel must have an odd size (its "same" padding
+    /// is then a whole number of phases).
     pub fn new(
         weight: Vec<f32>,
         bias: Option<Vec<f32>>,
@@ -126,8 +131,8 @@ impl FftConv1d {
         n: usize,
     ) -> Self {
         assert_eq!(weight.len(), c_out * c_in * k, "conv weight size");
-        let span = (k - 1) * dilation + 1;
-        assert!(n >= 2 * span && n.is_multiple_of(2), "FFT length {n} for a span of {span}");
+        assert!(n >= 2 * k && n.is_multiple_of(2), "FFT length {n} for a kernel of {k}");
+        assert!(dilation == 1 || k % 2 == 1, "dilated FFT convolution of even kernel {k}");
         let bias = bias.unwrap_or_else(|| vec![0.0; c_out]);
         assert_eq!(bias.len(), c_out, "conv bias size");
         let mut planner = RealFftPlanner::<f32>::new();
@@ -139,9 +144,9 @@ impl FftConv1d {
             c_out,
             k,
             dilation,
-            padding: (k - 1) * dilation / 2,
+            padding: (k - 1) / 2,
             n,
-            valid: n - span + 1,
+            valid: n - k + 1,
             r2c: planner.plan_fft_forward(n),
             c2r: planner.plan_fft_inverse(n),
         }
@@ -161,15 +166,14 @@ impl FftConv1d {
         self.spectra.get_or_init(|| {
             let (n, bins, k) = (self.n, self.n / 2 + 1, self.k);
             let pairs = self.c_out * self.c_in;
-            // The taps sit at j·d, so a bin is a k-term sum:
-            //   conj(W(f)) / n = Σ_j w_j (cos θ + i sin θ) / n,  θ = 2π·f·j·d / n,
+            // A bin is a k-term sum:
+            //   conj(W(f)) / n = Σ_j w_j (cos θ + i sin θ) / n,  θ = 2π·f·j / n,
             // for every pair at once two real GEMMs, `[pairs × k] · [k × bins]`, into
             // `[part][bin][out][in]`.
             let (cos, sin): (Vec<f32>, Vec<f32>) = (0..k * bins)
                 .map(|i| {
                     let (j, f) = (i / bins, i % bins);
-                    let theta = 2.0 * std::f64::consts::PI * ((f * j * self.dilation) % n) as f64
-                        / n as f64;
+                    let theta = 2.0 * std::f64::consts::PI * ((f * j) % n) as f64 / n as f64;
                     ((theta.cos() / n as f64) as f32, (theta.sin() / n as f64) as f32)
                 })
                 .unzip();
@@ -234,7 +238,12 @@ impl FftConv1d {
         let spectra = self.spectra();
         let (n, bins, valid) = (self.n, self.n / 2 + 1, self.valid);
         let (c_in, c_out, out_p) = (self.c_in, self.c_out, self.out_rows());
-        let blocks = t.div_ceil(valid);
+        // blocks of phase r of the input (samples r, r + d, …) are r·per_phase + 0..per_phase
+        let d = self.dilation;
+        let per_phase = t.div_ceil(d).div_ceil(valid);
+        let blocks = d * per_phase;
+        // samples of phase r
+        let phase_len = |r: usize| t.saturating_sub(r).div_ceil(d);
         let per_block = (3 * c_in + 2 * out_p) * bins * std::mem::size_of::<f32>();
         let threads = rayon::current_num_threads().max(1);
         // blocks per tile: whole kernel widths (the last tile's padded), enough to reuse
@@ -283,13 +292,16 @@ impl FftConv1d {
                                 sp.fill(c32::new(0.0, 0.0));
                                 continue;
                             }
-                            let start = ((b0 + bi) * valid) as isize - self.padding as isize;
+                            let (r, j) = ((b0 + bi) / per_phase, (b0 + bi) % per_phase);
+                            let tr = phase_len(r) as isize;
+                            let start = (j * valid) as isize - self.padding as isize;
                             let lo = (-start).clamp(0, n as isize) as usize;
-                            let hi = (t as isize - start).clamp(lo as isize, n as isize) as usize;
+                            let hi = (tr - start).clamp(lo as isize, n as isize) as usize;
                             buf[..lo].fill(0.0);
                             if lo < hi {
-                                let s0 = (start + lo as isize) as usize;
-                                act.copy_into(&mut buf[lo..hi], &xrow[s0..s0 + (hi - lo)]);
+                                let s0 = (start + lo as isize) as usize * d + r;
+                                let src = &xrow[s0..s0 + (hi - lo - 1) * d + 1];
+                                act.copy_strided(&mut buf[lo..hi], src, d);
                             }
                             buf[hi..].fill(0.0);
                             self.r2c
@@ -330,33 +342,55 @@ impl FftConv1d {
                             if bi >= nb {
                                 break;
                             }
-                            let t0 = (b0 + bi) * valid;
-                            let m = valid.min(t - t0);
+                            let (r, j) = ((b0 + bi) / per_phase, (b0 + bi) % per_phase);
+                            let t0 = j * valid;
+                            let m = valid.min(phase_len(r).saturating_sub(t0));
+                            if m == 0 {
+                                continue;
+                            }
                             // the spectrum of a real signal: DC and Nyquist are real
                             sp[0].im = 0.0;
                             sp[bins - 1].im = 0.0;
                             self.c2r
                                 .process_with_scratch(sp, buf, &mut s.scratch)
                                 .expect("FFT buffer sizes");
-                            let dst = &mut y[co * t + t0..][..m];
-                            match residual {
-                                Some(r) => {
-                                    let r = &r[co * t + t0..][..m];
-                                    for ((d, v), r) in dst.iter_mut().zip(buf.iter()).zip(r) {
-                                        *d = v + b + r;
-                                    }
-                                }
-                                None => {
-                                    for (d, v) in dst.iter_mut().zip(buf.iter()) {
-                                        *d = v + b;
-                                    }
-                                }
-                            }
+                            // outputs (t0 + i)·d + r, i < m
+                            let at = co * t + t0 * d + r..co * t + (t0 + m - 1) * d + r + 1;
+                            let res = residual.map(|res| &res[at.clone()]);
+                            add_bias_strided(&mut y[at], &buf[..m], b, res, d);
                         }
                     }
                 }
             })
         });
+    }
+}
+
+/// `dst[i·d] = v[i] + b (+ res[i·d])`: a block's outputs of one phase (contiguous when `d`
+/// is 1, which the compiler vectorises).
+#[inline(always)]
+fn add_bias_strided(dst: &mut [f32], v: &[f32], b: f32, res: Option<&[f32]>, d: usize) {
+    match (res, d) {
+        (Some(res), 1) => {
+            for ((o, v), e) in dst.iter_mut().zip(v).zip(res) {
+                *o = v + b + e;
+            }
+        }
+        (None, 1) => {
+            for (o, v) in dst.iter_mut().zip(v) {
+                *o = v + b;
+            }
+        }
+        (Some(res), _) => {
+            for (i, v) in v.iter().enumerate() {
+                dst[i * d] = v + b + res[i * d];
+            }
+        }
+        (None, _) => {
+            for (i, v) in v.iter().enumerate() {
+                dst[i * d] = v + b;
+            }
+        }
     }
 }
 
@@ -546,7 +580,8 @@ impl SameConv1d {
         if k == 3 {
             return SameConv1d::Winograd(Winograd3::new(&weight, bias, c_out, c_in, dilation));
         }
-        match fft_len_for(c_in, c_out, k, dilation, max_n, max_ratio) {
+        let odd = dilation == 1 || k % 2 == 1;
+        match fft_len_for(c_in, c_out, k, max_n, max_ratio).filter(|_| odd) {
             Some(n) => SameConv1d::Fft(FftConv1d::new(weight, bias, c_out, c_in, k, dilation, n)),
             None => SameConv1d::Direct(CpuConv1d::new(weight, bias, c_out, c_in, k, dilation)),
         }
@@ -591,6 +626,12 @@ mod tests {
             (16, 16, 11, 5, 5000, 256),
             (16, 8, 11, 1, 2000, 32),
             (4, 6, 7, 5, 999, 128),
+            // dilated: phases of unequal length, fewer samples than phases, several blocks
+            (6, 5, 11, 3, 100, 32),
+            (4, 4, 7, 5, 3, 16),
+            (5, 3, 7, 4, 61, 16),
+            // an even kernel, undilated
+            (4, 4, 4, 1, 50, 16),
         ] {
             let diff = conv_vs_direct((c_in, c_out, k, d, t), |w, b, x, r| {
                 let fft = FftConv1d::new(w.to_vec(), Some(b.to_vec()), c_out, c_in, k, d, n);
@@ -607,13 +648,25 @@ mod tests {
     fn fft_form_is_chosen_where_it_saves_flops() {
         // the HiFi-GAN resblocks at the decoder's threshold: kernels 3 stay direct (≈ 0.7 of
         // the FLOPs, no gain measured), 7 and 11 go through FFTs of 128 (≈ 0.3)
-        for d in [1, 3, 5] {
-            assert_eq!(fft_len_for(128, 128, 3, d, 128, 0.5), None, "k 3, d {d}");
-            assert_eq!(fft_len_for(128, 128, 7, d, 128, 0.5), Some(128), "k 7, d {d}");
-            assert_eq!(fft_len_for(128, 128, 11, d, 128, 0.5), Some(128), "k 11, d {d}");
-        }
-        assert_eq!(fft_len_for(32, 32, 11, 1, 128, 0.5), Some(128));
-        // a span longer than half the largest FFT cannot use it
-        assert_eq!(fft_len_for(128, 128, 11, 7, 1024, 1.0), None);
+        assert_eq!(fft_len_for(128, 128, 3, 128, 0.5), None);
+        assert_eq!(fft_len_for(128, 128, 7, 128, 0.5), Some(128));
+        assert_eq!(fft_len_for(128, 128, 11, 128, 0.5), Some(128));
+        assert_eq!(fft_len_for(32, 32, 11, 128, 0.5), Some(128));
+        // the first stage's 256 channels, capped at FFTs of 32 by the weights' memory
+        assert_eq!(fft_len_for(256, 256, 7, 32, 0.5), Some(32));
+        assert_eq!(fft_len_for(256, 256, 11, 32, 0.5), Some(32));
+        // a kernel longer than half the largest FFT cannot use it
+        assert_eq!(fft_len_for(128, 128, 65, 1024, 1.0), None);
+    }
+
+    #[test]
+    fn dilated_even_kernels_stay_direct() {
+        let c = 32;
+        let conv = SameConv1d::new(vec![0.5; c * c * 8], None, c, c, 8, 3, 128, 1.0);
+        assert!(matches!(conv, SameConv1d::Direct(_)), "kernel 8, dilation 3");
+        let conv = SameConv1d::new(vec![0.5; c * c * 8], None, c, c, 8, 1, 128, 1.0);
+        assert!(matches!(conv, SameConv1d::Fft(_)), "kernel 8, dilation 1");
+        let conv = SameConv1d::new(vec![0.5; c * c * 9], None, c, c, 9, 3, 128, 1.0);
+        assert!(matches!(conv, SameConv1d::Fft(_)), "kernel 9, dilation 3");
     }
 }
