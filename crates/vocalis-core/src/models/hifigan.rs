@@ -312,6 +312,33 @@ struct CpuGenerator {
     conds: Vec<CondProj>,
     resblocks: Arc<Vec<Vec<(SameConv1d, SameConv1d)>>>,
     conv_post: CpuConv1d,
+    buffers: Buffers,
+}
+
+/// The stage buffers of the last decode, for the next: the last three stages' are ~34 MB each
+/// (for 11 s of audio), and a fresh one costs ~15 ms of page faults and zeroing the first time
+/// it is written.
+#[derive(Debug, Default)]
+struct Buffers(std::sync::Mutex<Vec<Vec<f32>>>);
+
+impl Buffers {
+    /// Buffers one decode uses.
+    const KEPT: usize = 6;
+
+    /// The largest buffer kept (empty if none); its length and contents are those it was
+    /// given back with.
+    fn take(&self) -> Vec<f32> {
+        self.0.lock().map(|mut b| b.pop()).ok().flatten().unwrap_or_default()
+    }
+
+    fn give(&self, bufs: impl IntoIterator<Item = Vec<f32>>) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend(bufs);
+            kept.sort_by_key(Vec::capacity);
+            let extra = kept.len().saturating_sub(Self::KEPT);
+            kept.drain(..extra);
+        }
+    }
 }
 
 impl CpuGenerator {
@@ -352,6 +379,7 @@ impl CpuGenerator {
             conds: g.conds.iter().map(CondProj::new).collect::<Result<_>>()?,
             resblocks,
             conv_post: cpu_conv(&g.conv_post, 1)?,
+            buffers: Buffers::default(),
         })
     }
 
@@ -387,17 +415,17 @@ impl CpuGenerator {
         let mut o =
             self.conv_pre.forward(&z, t, PreAct::None, Some(&self.cond_layer.apply(&g)), None);
         let mut t = t;
-        // three buffers for every convolution (tens of MB at the last three stages, which
-        // have the same size: a fresh allocation each time page-faulted and zeroed it again)
-        let (mut x, mut xt, mut x2) = (Vec::new(), Vec::new(), Vec::new());
+        // every stage's upsampled input, resblock sum and three convolution buffers, kept
+        // across stages (the last three have the same size) and decodes
+        let b = &self.buffers;
+        let (mut u, mut acc) = (b.take(), b.take());
+        let (mut x, mut xt, mut x2) = (b.take(), b.take(), b.take());
         for (i, up) in self.ups.iter().enumerate() {
-            let (mut u, tu) = up.forward(&o, t, PreAct::Leaky(0.1), Some(&self.conds[i].apply(&g)));
-            t = tu;
+            let g_up = self.conds[i].apply(&g);
+            t = up.forward_into(&o, t, PreAct::Leaky(0.1), Some(&g_up), &mut u);
             if i == 0 {
                 crop(&mut u, &mut t, SPAN_MARGIN_FRAMES + STAGE0_RESBLOCK_FRAMES);
             }
-            // the sum of the three resblocks, in the previous stage's output (read by now)
-            let mut acc = std::mem::take(&mut o);
             acc.clear();
             acc.resize(u.len(), 0.0);
             for rb in &self.resblocks[3 * i..3 * i + 3] {
@@ -414,12 +442,14 @@ impl CpuGenerator {
             for a in acc.iter_mut() {
                 *a /= 3.0;
             }
-            o = acc;
+            // this stage's output; the last one's buffer holds the next sum
+            std::mem::swap(&mut o, &mut acc);
             if i == 0 {
                 crop(&mut o, &mut t, SPAN_MARGIN_FRAMES);
             }
         }
         let mut y = self.conv_post.forward(&o, t, PreAct::Leaky(0.01), None, None);
+        b.give([u, acc, o, x, xt, x2]);
         for v in y.iter_mut() {
             *v = v.tanh();
         }

@@ -238,7 +238,8 @@ impl FftConv1d {
         let spectra = self.spectra();
         let (n, bins, valid) = (self.n, self.n / 2 + 1, self.valid);
         let (c_in, c_out, out_p) = (self.c_in, self.c_out, self.out_rows());
-        // blocks of phase r of the input (samples r, r + d, …) are r·per_phase + 0..per_phase
+        // block j of phase r (input samples r, r + d, …) is j·d + r: the phases of one stretch
+        // of the input are neighbours, which read and write the same cache lines
         let d = self.dilation;
         let per_phase = t.div_ceil(d).div_ceil(valid);
         let blocks = d * per_phase;
@@ -292,7 +293,7 @@ impl FftConv1d {
                                 sp.fill(c32::new(0.0, 0.0));
                                 continue;
                             }
-                            let (r, j) = ((b0 + bi) / per_phase, (b0 + bi) % per_phase);
+                            let (j, r) = ((b0 + bi) / d, (b0 + bi) % d);
                             let tr = phase_len(r) as isize;
                             let start = (j * valid) as isize - self.padding as isize;
                             let lo = (-start).clamp(0, n as isize) as usize;
@@ -342,7 +343,7 @@ impl FftConv1d {
                             if bi >= nb {
                                 break;
                             }
-                            let (r, j) = ((b0 + bi) / per_phase, (b0 + bi) % per_phase);
+                            let (j, r) = ((b0 + bi) / d, (b0 + bi) % d);
                             let t0 = j * valid;
                             let m = valid.min(phase_len(r).saturating_sub(t0));
                             if m == 0 {
