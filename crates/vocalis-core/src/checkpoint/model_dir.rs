@@ -214,7 +214,7 @@ fn read_f32_at(
                 })
             }
             _ => {
-                let mut v = crate::nn::weight_buffer(n);
+                let mut v = crate::nn::huge_page_buffer(n);
                 read(&mut v).and_then(|()| {
                     Tensor::from_vec(v, shape, &Device::Cpu).map_err(std::io::Error::other)
                 })

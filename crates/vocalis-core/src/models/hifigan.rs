@@ -325,10 +325,14 @@ impl Buffers {
     /// Buffers one decode uses.
     const KEPT: usize = 6;
 
-    /// The largest buffer kept (empty if none); its length and contents are those it was
-    /// given back with.
-    fn take(&self) -> Vec<f32> {
-        self.0.lock().map(|mut b| b.pop()).ok().flatten().unwrap_or_default()
+    /// The largest buffer kept if it holds `n` values, else a new one of `n` zeros; the
+    /// length and contents of a kept one are those it was given back with.
+    fn take_at_least(&self, n: usize) -> Vec<f32> {
+        let kept = self.0.lock().map(|mut b| b.pop()).ok().flatten();
+        match kept {
+            Some(v) if v.capacity() >= n => v,
+            _ => crate::nn::huge_page_buffer(n),
+        }
     }
 
     fn give(&self, bufs: impl IntoIterator<Item = Vec<f32>>) {
@@ -418,8 +422,13 @@ impl CpuGenerator {
         // every stage's upsampled input, resblock sum and three convolution buffers, kept
         // across stages (the last three have the same size) and decodes
         let b = &self.buffers;
-        let (mut u, mut acc) = (b.take(), b.take());
-        let (mut x, mut xt, mut x2) = (b.take(), b.take(), b.take());
+        // the largest stage (the last three have the same size before any crop)
+        let (mut need, mut tu) = (0, t);
+        for up in &self.ups {
+            tu = up.out_len(tu);
+            need = need.max(up.c_out() * tu);
+        }
+        let [mut u, mut acc, mut x, mut xt, mut x2] = [(); 5].map(|()| b.take_at_least(need));
         for (i, up) in self.ups.iter().enumerate() {
             let g_up = self.conds[i].apply(&g);
             t = up.forward_into(&o, t, PreAct::Leaky(0.1), Some(&g_up), &mut u);

@@ -291,6 +291,11 @@ impl CpuConvTranspose1d {
         CpuConvTranspose1d { weight_t, bias, c_in, c_out, k, stride, padding }
     }
 
+    /// Output channels.
+    pub fn c_out(&self) -> usize {
+        self.c_out
+    }
+
     /// Output length for `t` input frames.
     pub fn out_len(&self, t: usize) -> usize {
         ((t - 1) * self.stride + self.k).saturating_sub(2 * self.padding)

@@ -50,7 +50,7 @@ pub fn transpose_f32(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     const COLS: usize = 64;
     const ROWS: usize = 16;
     assert_eq!(src.len(), rows * cols, "transpose of a {rows}×{cols} matrix");
-    let mut dst = crate::nn::weight_buffer(rows * cols);
+    let mut dst = crate::nn::huge_page_buffer(rows * cols);
     // a task fills COLS destination rows from a strip of source columns, a ROWS × COLS tile at
     // a time, turned in a local buffer so that both the reads and the writes are contiguous runs
     dst.par_chunks_mut(COLS * rows).enumerate().for_each(|(t, out)| {

@@ -67,11 +67,12 @@ impl Dropout {
     }
 }
 
-/// A zeroed f32 buffer for `n` weights that live as long as the model. On Linux its memory is
-/// advised for transparent huge pages (where the system leaves that to `madvise`): a model's
-/// gigabytes then fault in 2 MiB at a time rather than 4 KiB, which made page faults the
-/// largest cost of loading, and the weights streamed per token take fewer TLB misses.
-pub(crate) fn weight_buffer(n: usize) -> Vec<f32> {
+/// A zeroed f32 buffer of `n` values, for weights that live as long as the model and for
+/// large buffers reused across calls. On Linux its memory is advised for transparent huge pages
+/// (where the system leaves that to `madvise`): a model's gigabytes then fault in 2 MiB at a
+/// time rather than 4 KiB, which made page faults the largest cost of loading, and data
+/// streamed through (weights per token, the decoder's stages) take fewer TLB misses.
+pub(crate) fn huge_page_buffer(n: usize) -> Vec<f32> {
     let v = vec![0f32; n];
     #[cfg(target_os = "linux")]
     {
