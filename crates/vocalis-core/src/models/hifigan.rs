@@ -419,10 +419,10 @@ impl CpuGenerator {
         let mut o =
             self.conv_pre.forward(&z, t, PreAct::None, Some(&self.cond_layer.apply(&g)), None);
         let mut t = t;
-        // every stage's upsampled input, resblock sum and three convolution buffers, kept
-        // across stages (the last three have the same size) and decodes
+        // every stage's upsampled input, resblock sum and three convolution buffers, sized for
+        // the largest stage (the last three have the same size before any crop) and kept
+        // across stages and decodes
         let b = &self.buffers;
-        // the largest stage (the last three have the same size before any crop)
         let (mut need, mut tu) = (0, t);
         for up in &self.ups {
             tu = up.out_len(tu);

@@ -11,12 +11,14 @@
 //!
 //! A convolution dilated by `d` is `d` undilated ones: outputs `m·d + r` read inputs `m·d + r`
 //! only, so each phase `r` is the undilated kernel run over every `d`-th sample. Blocks of all
-//! phases share one set of weights and one product (FFTs of `2k` or more, not of `2(k−1)d + 2`:
-//! the 256-channel stage's dilated convolutions fit in FFTs of 32). They run on the register-blocked
-//! micro-kernel of [`super::tiles`], over planes of real parts, imaginary parts and their sums
-//! laid out for it; the FFTs of 8 blocks at a time go in and out of those planes through 8×8
-//! transposes. (The `gemm` crate's complex kernels on the interleaved spectra, before, took a
-//! third of the decoder's time; the 128- and 256-channel convolutions now take 15–30 % less.)
+//! phases share one set of weights and one product (FFTs of `2k` or more, not of
+//! `2(k−1)d + 2`: the 256-channel stage's dilated convolutions fit in FFTs of 32).
+//!
+//! The products run on the register-blocked micro-kernel of [`super::tiles`], over planes of
+//! real parts, imaginary parts and their sums laid out for it; the FFTs of 8 blocks at a time
+//! go in and out of those planes through 8×8 transposes. (The `gemm` crate's complex kernels on
+//! the interleaved spectra, before, took a third of the decoder's time; the 128- and
+//! 256-channel convolutions now take 15–30 % less.)
 //!
 //! The frequency-domain weights (three floats per bin and channel pair: `c`, `d − c` and
 //! `−(c + d)`) are computed on first use, or ahead of it by [`FftConv1d::prepare`] on another
