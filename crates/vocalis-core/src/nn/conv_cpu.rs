@@ -82,6 +82,15 @@ fn leaky(v: f32, s: f32) -> f32 {
     v.max(0.0) + s * v.min(0.0)
 }
 
+/// Makes `y` hold `n` values, for an output that writes every one of them: a buffer of that
+/// length is kept as it is (no zeroing, no page faults); another is cleared and zero-filled.
+pub(crate) fn size_output(y: &mut Vec<f32>, n: usize) {
+    if y.len() != n {
+        y.clear();
+        y.resize(n, 0.0);
+    }
+}
+
 /// Grows a reused scratch buffer to at least `n` values (never shrinks it: convolutions of
 /// different shapes take turns on a worker, and regrowing zero-fills every time).
 pub(crate) fn grow<T: Clone + Default>(buf: &mut Vec<T>, n: usize) {
@@ -181,10 +190,7 @@ impl CpuConv1d {
         assert_eq!(x.len(), self.c_in * t, "conv input size");
         let rows = self.c_in * self.k;
         let tile = tile_len(rows, t);
-        if y.len() != self.c_out * t {
-            y.clear();
-            y.resize(self.c_out * t, 0.0);
-        }
+        size_output(y, self.c_out * t);
         let y_addr = y.as_mut_ptr() as usize;
         // Tiles write disjoint columns of every output row.
         (0..t.div_ceil(tile)).into_par_iter().for_each(|ti| {
@@ -334,10 +340,7 @@ impl CpuConvTranspose1d {
         let (k, s, p) = (self.k, self.stride, self.padding);
         let rows = self.c_out * k;
         let taps_per_output = k.div_ceil(s);
-        if y.len() != self.c_out * t_out {
-            y.clear();
-            y.resize(self.c_out * t_out, 0.0);
-        }
+        size_output(y, self.c_out * t_out);
         if t_out == 0 {
             return 0;
         }

@@ -33,7 +33,7 @@ use gemm::c32;
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-use super::conv_cpu::{CpuConv1d, PreAct, grow};
+use super::conv_cpu::{CpuConv1d, PreAct, grow, size_output};
 use super::conv_winograd::Winograd3;
 use super::tiles::{GROUPS, LANES, ROWS, group_width, products};
 
@@ -230,10 +230,7 @@ impl FftConv1d {
         y: &mut Vec<f32>,
     ) {
         assert_eq!(x.len(), self.c_in * t, "conv input size");
-        if y.len() != self.c_out * t {
-            y.clear();
-            y.resize(self.c_out * t, 0.0);
-        }
+        size_output(y, self.c_out * t);
         if t == 0 {
             return;
         }

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::conv_cpu::{PreAct, grow};
+use super::conv_cpu::{PreAct, grow, size_output};
 
 /// `G`: the weights' transform, six points from three taps.
 const G: [[f32; 3]; 6] = [
@@ -74,10 +74,7 @@ impl Winograd3 {
         y: &mut Vec<f32>,
     ) {
         assert_eq!(x.len(), self.c_in * t, "conv input size");
-        if y.len() != self.c_out * t {
-            y.clear();
-            y.resize(self.c_out * t, 0.0);
-        }
+        size_output(y, self.c_out * t);
         if t == 0 {
             return;
         }
