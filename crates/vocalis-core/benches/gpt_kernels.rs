@@ -1,6 +1,8 @@
 //! The GPT's per-token matrix–vector products, on one layer's four weight shapes of the v2
 //! model (`c_attn` 3072×1024, `c_proj` 1024×1024, `c_fc` 4096×1024, `mlp.c_proj` 1024×4096):
-//! Vocalis's q8_0 and f32 kernels against candle's `QMatMul` on the same q8_0 weights.
+//! Vocalis's q8_0 and f32 kernels against candle's `QMatMul` on the same q8_0 weights, for one
+//! row (a decoding step) and for 67 rows (a prefill). On CPUs with AVX-512 VNNI "q8_0 vocalis"
+//! is the repacked layout of `nn::q8_vnni`, elsewhere the kernels of `nn::q8`.
 //!
 //! ```text
 //! cargo bench --workspace --bench gpt_kernels
@@ -51,6 +53,28 @@ fn bench(c: &mut Criterion) {
         let lin: Vec<Linear> = layers.iter().map(|l| Linear::new(l.2.clone(), None)).collect();
         b.iter(|| {
             for (l, (_, x, ..)) in lin.iter().zip(&layers) {
+                black_box(l.forward(x).unwrap());
+            }
+        })
+    });
+    g.finish();
+
+    // a prefill's 67 positions (32 conditioning latents, text, start code) through one layer
+    let mut g = c.benchmark_group("gpt_layer_prefill_67_rows");
+    g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    let xs67: Vec<Tensor> =
+        SHAPES.iter().map(|&(_, k)| Tensor::randn(0f32, 1.0, (67, k), &dev).unwrap()).collect();
+    g.bench_function("q8_0 vocalis", |b| {
+        b.iter(|| {
+            for ((.., l), x) in layers.iter().zip(&xs67) {
+                black_box(l.forward(x).unwrap());
+            }
+        })
+    });
+    g.bench_function("f32 vocalis", |b| {
+        let lin: Vec<Linear> = layers.iter().map(|l| Linear::new(l.2.clone(), None)).collect();
+        b.iter(|| {
+            for (l, x) in lin.iter().zip(&xs67) {
                 black_box(l.forward(x).unwrap());
             }
         })

@@ -83,6 +83,13 @@ pub enum Linear {
         /// `[out]`.
         bias: Option<Tensor>,
     },
+    /// A q8_0 weight repacked for AVX-512 VNNI (`nn::q8_vnni`), on CPUs that have it.
+    PackedQ8 {
+        /// The `[out, in]` weight.
+        weight: std::sync::Arc<super::q8_vnni::PackedQ8>,
+        /// `[out]`, f32.
+        bias: Option<Tensor>,
+    },
     /// Quantized weight (candle's ggml kernels).
     Quantized {
         /// The quantized `[out, in]` weight.
@@ -128,14 +135,16 @@ impl Linear {
     pub fn weight(&self) -> Option<&Tensor> {
         match self {
             Linear::Float { weight, .. } => Some(weight),
-            Linear::Quantized { .. } => None,
+            Linear::Quantized { .. } | Linear::PackedQ8 { .. } => None,
         }
     }
 
     /// The bias.
     pub fn bias(&self) -> Option<&Tensor> {
         match self {
-            Linear::Float { bias, .. } | Linear::Quantized { bias, .. } => bias.as_ref(),
+            Linear::Float { bias, .. }
+            | Linear::Quantized { bias, .. }
+            | Linear::PackedQ8 { bias, .. } => bias.as_ref(),
         }
     }
 
@@ -159,6 +168,14 @@ impl Linear {
                 if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() =>
             {
                 super::q8::gemv(&q.data()?, &super::q8::quantize_row(x), y);
+                match bias {
+                    Some(b) => with_cpu_f32(b, |b| y.iter_mut().zip(b).for_each(|(v, b)| *v += b))
+                        .is_some(),
+                    None => true,
+                }
+            }
+            Linear::PackedQ8 { weight, bias } => {
+                weight.matmul(x, 1, y);
                 match bias {
                     Some(b) => with_cpu_f32(b, |b| y.iter_mut().zip(b).for_each(|(v, b)| *v += b))
                         .is_some(),
@@ -232,21 +249,25 @@ impl Linear {
     pub fn quantize(&self, dtype: GgmlDType) -> Result<Self> {
         match self {
             Linear::Float { weight, bias } => {
-                let out_features = weight.dim(0)?;
-                let q = QTensor::quantize(weight, dtype)?;
-                Ok(Linear::Quantized {
-                    weight: QMatMul::from_qtensor(q)?,
-                    bias: bias.clone(),
-                    out_features,
-                })
+                Linear::from_qtensor(QTensor::quantize(weight, dtype)?, bias.clone())
             }
             q => Ok(q.clone()),
         }
     }
 
-    /// From a quantized tensor.
+    /// From a quantized tensor: a q8_0 weight on the CPU is repacked for the AVX-512 VNNI
+    /// kernels where the CPU has them and its shape allows (`nn::q8_vnni`).
     pub fn from_qtensor(q: QTensor, bias: Option<Tensor>) -> Result<Self> {
         let out_features = q.shape().dims()[0];
+        if q.dtype() == GgmlDType::Q8_0
+            && q.device().is_cpu()
+            && super::q8_vnni::available()
+            && bias.as_ref().is_none_or(|b| b.dtype() == candle::DType::F32 && b.device().is_cpu())
+            && let Ok((n, k)) = q.shape().dims2()
+            && let Some(p) = super::q8_vnni::PackedQ8::from_ggml(&q.data()?, n, k)
+        {
+            return Ok(Linear::PackedQ8 { weight: std::sync::Arc::new(p), bias });
+        }
         Ok(Linear::Quantized { weight: QMatMul::from_qtensor(q)?, bias, out_features })
     }
 }
@@ -271,7 +292,27 @@ impl Module for Linear {
             shape.push(y.dim(1)?);
             return y.reshape(shape);
         }
+        if let Linear::PackedQ8 { weight, bias } = self {
+            let (m, k) = x2.dims2()?;
+            if k != weight.k() {
+                candle::bail!(
+                    "linear: input of {k} features for a [{}, {}] weight",
+                    weight.n(),
+                    weight.k()
+                )
+            }
+            let xs = x2.to_dtype(candle::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+            let mut y = vec![0f32; m * weight.n()];
+            weight.matmul(&xs, m, &mut y);
+            if let Some(b) = bias {
+                super::with_cpu_f32(b, |b| super::add_to_rows(&mut y, b));
+            }
+            let mut shape = lead;
+            shape.push(weight.n());
+            return Tensor::from_vec(y, shape, &Device::Cpu)?.to_dtype(x.dtype());
+        }
         let (y, out) = match self {
+            Linear::PackedQ8 { .. } => unreachable!("handled above"),
             Linear::Float { weight, .. } => (x2.matmul(&weight.t()?)?, weight.dim(0)?),
             Linear::Quantized { weight, out_features, .. } => (weight.forward(&x2)?, *out_features),
         };

@@ -13,6 +13,7 @@ pub mod kv_cache;
 pub mod linear;
 pub mod norm;
 pub mod q8;
+pub mod q8_vnni;
 pub mod tiles;
 pub mod weight_norm;
 
@@ -74,18 +75,26 @@ impl Dropout {
 /// streamed through (weights per token, the decoder's stages) take fewer TLB misses.
 pub(crate) fn huge_page_buffer(n: usize) -> Vec<f32> {
     let v = vec![0f32; n];
+    advise_huge_pages(v.as_ptr().cast(), n * 4);
+    v
+}
+
+/// Advises the whole 2 MiB pages inside `len` bytes at `addr` for transparent huge pages (see
+/// [`huge_page_buffer`]); nothing elsewhere than on Linux.
+pub(crate) fn advise_huge_pages(addr: *const u8, len: usize) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        let addr = v.as_ptr() as usize;
-        let (start, end) = (addr.next_multiple_of(HUGE), (addr + n * 4) / HUGE * HUGE);
+        let addr = addr as usize;
+        let (start, end) = (addr.next_multiple_of(HUGE), (addr + len) / HUGE * HUGE);
         if end > start {
-            // SAFETY: the range lies inside the vector's allocation; MADV_HUGEPAGE changes only
+            // SAFETY: the range lies inside the caller's allocation; MADV_HUGEPAGE changes only
             // how the kernel backs it, not its contents.
             unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
         }
     }
-    v
+    #[cfg(not(target_os = "linux"))]
+    let _ = (addr, len);
 }
 
 /// `dst [m×n] = scale · lhs [m×k] · rhs [k×n]`, plus the previous `dst` with `accumulate`: the

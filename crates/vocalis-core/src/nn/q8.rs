@@ -1,21 +1,22 @@
 //! q8_0 matrix products on the CPU for the quantized GPT (candle's ggml `BlockQ8_0` layout: per
-//! 32 weights an f16 scale `d` and 32 `i8`, 34 bytes).
+//! 32 weights an f16 scale `d` and 32 `i8`, 34 bytes). On CPUs with AVX-512 VNNI the weights
+//! are repacked at load instead and multiplied by `nn::q8_vnni`; these kernels serve the others.
+//! Both compute ggml's q8_0 × q8_0 product: each activation row is quantized to q8_0 first.
 //!
-//! - **One to [`GEMV_MAX_ROWS`] input rows** (a decoding step): the row is quantized to q8_0 as
-//!   ggml does, and each output is ggml's q8_0 × q8_0 dot product (exact integer block sums,
-//!   scaled by `d_w·d_x` in f32). Blocks of rows are split over the rayon pool and each thread
-//!   reads its rows as one sequential, prefetched stream: the weights go through once, which is
-//!   what bounds a batch-1 step.
-//! - **More rows** (the prefill): weight rows are dequantized to f32 16 at a time and
-//!   multiplied with the activations (which stay f32) by register-blocked AVX2 micro-kernels
+//! - **One to [`GEMV_MAX_ROWS`] input rows** (a decoding step): each output is ggml's q8_0 ×
+//!   q8_0 dot product (exact integer block sums, scaled by `d_w·d_x` in f32). Blocks of rows
+//!   are split over the rayon pool and each thread reads its rows as one sequential,
+//!   prefetched stream: the weights go through once, which is what bounds a batch-1 step.
+//! - **More rows** (the prefill): the activations, rounded to q8_0 and back, are multiplied
+//!   with weight rows dequantized to f32 16 at a time by register-blocked AVX2 micro-kernels
 //!   that broadcast the weights against transposed tiles of 8 activation rows (rows left
 //!   over as dot products); nothing but the activations is packed (the `gemm` crate spent
 //!   more time packing the dequantized panels than multiplying them: 36 % vs 34 % of a
-//!   prefill). Without AVX2, panels of dequantized
-//!   rows go to the `gemm` crate. candle multiplies each activation row against the whole
-//!   quantized matrix with its integer dot products; on CPUs without AVX-512 VNNI that made
-//!   the q8_0 prefill ~4× slower than f32. f32 weights take the same path from the second
-//!   row on ([`gemm_f32`]), their rows read in place.
+//!   prefill). Without AVX2, panels of dequantized rows go to the `gemm` crate. candle
+//!   multiplies each activation row against the whole quantized matrix with its integer dot
+//!   products; on CPUs without AVX-512 VNNI that made the q8_0 prefill ~4× slower than f32.
+//!   f32 weights take the same path from the second row on ([`gemm_f32`]), their rows read
+//!   in place.
 
 use std::cell::RefCell;
 
@@ -64,7 +65,9 @@ pub fn try_matmul(x: &Tensor, w: &QTensor, bias: Option<&Tensor>) -> Result<Opti
             gemv(&data, &quantize_row(xr), yr);
         }
     } else {
-        gemm(&data, n, k, &xs, m, &mut y);
+        // the activations rounded to q8_0 as in the one-row path (and in the AVX-512 VNNI
+        // kernels, `nn::q8_vnni`), so that every q8_0 product is ggml's q8_0 × q8_0 one
+        gemm(&data, n, k, &round_rows(&xs, k), m, &mut y);
     }
     if let Some(b) = b {
         super::add_to_rows(&mut y, &b);
@@ -77,6 +80,18 @@ pub fn try_matmul(x: &Tensor, w: &QTensor, bias: Option<&Tensor>) -> Result<Opti
 pub struct QuantizedRow {
     d: Vec<f32>,
     qs: Vec<i8>,
+}
+
+impl QuantizedRow {
+    /// Each block's scale.
+    pub fn d(&self) -> &[f32] {
+        &self.d
+    }
+
+    /// The quantized values.
+    pub fn qs(&self) -> &[i8] {
+        &self.qs
+    }
 }
 
 /// Quantizes `x` (length a multiple of 32) as candle's `BlockQ8_0::from_float` does.
@@ -109,6 +124,18 @@ fn quantize_row_impl(x: &[f32]) -> QuantizedRow {
         }
     }
     QuantizedRow { d, qs }
+}
+
+/// The rows of `x` (`k` values each) quantized to q8_0 and back to f32 (`d·q`).
+pub fn round_rows(x: &[f32], k: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(k) {
+        let q = quantize_row(row);
+        for (qb, d) in q.qs.chunks_exact(QK).zip(&q.d) {
+            out.extend(qb.iter().map(|&v| v as f32 * d));
+        }
+    }
+    out
 }
 
 /// `y[i] = Σ_b d_w[i,b]·d_x[b]·Σ_j w[i,b,j]·x[b,j]` over the q8_0 rows of `w` (`y.len()` rows).
@@ -686,7 +713,7 @@ mod tests {
     }
 
     #[test]
-    fn prefill_path_equals_the_dequantized_matmul() -> Result<()> {
+    fn prefill_path_equals_the_dequantized_matmul_of_rounded_activations() -> Result<()> {
         let dev = Device::Cpu;
         // m: one tile, partial tiles, more than three tiles; n: not a multiple of the task's
         // 24 rows; k: one and several 128-column passes.
@@ -697,6 +724,9 @@ mod tests {
             let x = Tensor::from_vec(data(m * k, 5), (m, k), &dev)?;
             let b = Tensor::from_vec(data(n, 11), n, &dev)?;
             let ours = try_matmul(&x, &q, Some(&b))?.expect("q8_0 on the CPU");
+            // the activations as the product rounds them (q8_0, ggml's rounding)
+            let x =
+                Tensor::from_vec(round_rows(&x.flatten_all()?.to_vec1::<f32>()?, k), (m, k), &dev)?;
             let candle = x.matmul(&wd.t()?)?.broadcast_add(&b)?;
             // exact value in f64
             let (xv, wv, bv) = (x.to_vec2::<f32>()?, wd.to_vec2::<f32>()?, b.to_vec1::<f32>()?);
