@@ -8,10 +8,10 @@
 //! the 16 × 32 quantized weights as eight 64-byte vectors, each holding 4 consecutive columns of
 //! the 16 rows (the `vpdpbusd` operand order), stored offset by 128 as `u8`; blocks go in pairs,
 //! both blocks' scales in one line before their weights, so a group is one stream of whole
-//! lines ([`scales_at`], [`quants_at`]). A block of 16 rows
-//! is then eight `vpdpbusd` against broadcast 4-byte groups of the activation block, and one
-//! conversion and multiply–add with the 16 scales; the activation's offset is taken out exactly
-//! by starting each block's sum at `−128·Σx` (`Σ (w+128)·x − 128·Σx = Σ w·x`). The integer
+//! lines ([`scales_at`], [`quants_at`]). A block of 16 rows is then eight `vpdpbusd` against
+//! broadcast 4-byte groups of the activation block, and one conversion and multiply–add with
+//! the 16 scales; the activation's offset is taken out exactly by starting each block's sum at
+//! `−128·Σx` (`Σ (w+128)·x − 128·Σx = Σ w·x`). The integer
 //! block sums equal ggml's q8_0 × q8_0 dot products; only the f32 order of adding the blocks'
 //! scaled sums differs. Same bytes as the ggml layout (the scales stay f16).
 //!
@@ -105,9 +105,9 @@ impl PackedQ8 {
                     out[scales_at(b) + c * 2..][..2].copy_from_slice(&blk[..2]);
                     let qb = &mut out[quants_at(b)..][..GROUP * QK];
                     // 4 columns at a time, flipped to `u8` (+128) as one word
-                    for (g, w4) in blk[2..].chunks_exact(4).enumerate() {
+                    for (j4, w4) in blk[2..].chunks_exact(4).enumerate() {
                         let v = u32::from_le_bytes(w4.try_into().expect("4 bytes")) ^ 0x8080_8080;
-                        qb[g * 64 + c * 4..][..4].copy_from_slice(&v.to_le_bytes());
+                        qb[j4 * 64 + c * 4..][..4].copy_from_slice(&v.to_le_bytes());
                     }
                 }
             }
@@ -127,27 +127,6 @@ impl PackedQ8 {
 
     fn bytes(&self) -> &[u8] {
         &self.buf[self.start..self.start + self.n / GROUP * (self.k / QK) * GROUP_BLOCK_BYTES]
-    }
-
-    /// The weight back in candle's ggml q8_0 layout (for tests and conversion).
-    pub fn to_ggml(&self) -> Vec<u8> {
-        let nb = self.k / QK;
-        let row_bytes = nb * (2 + QK);
-        let mut out = vec![0u8; self.n * row_bytes];
-        let group_bytes = nb * GROUP_BLOCK_BYTES;
-        for (g, src) in self.bytes().chunks_exact(group_bytes).enumerate() {
-            for c in 0..GROUP {
-                let row = &mut out[(g * GROUP + c) * row_bytes..][..row_bytes];
-                for (b, blk) in row.chunks_exact_mut(2 + QK).enumerate() {
-                    blk[..2].copy_from_slice(&src[scales_at(b) + c * 2..][..2]);
-                    let qb = &src[quants_at(b)..][..GROUP * QK];
-                    for j in 0..QK {
-                        blk[2 + j] = qb[(j / 4) * 64 + c * 4 + j % 4] ^ 0x80;
-                    }
-                }
-            }
-        }
-        out
     }
 
     /// `y [m, n] = x [m, k] · Wᵀ` with each row of `x` quantized to q8_0 as ggml does (the
@@ -314,6 +293,27 @@ mod tests {
     use candle::quantized::{GgmlDType, QTensor};
     use candle::{Device, Tensor};
 
+    /// The weight back in candle's ggml q8_0 layout.
+    fn to_ggml(p: &PackedQ8) -> Vec<u8> {
+        let nb = p.k / QK;
+        let row_bytes = nb * (2 + QK);
+        let mut out = vec![0u8; p.n * row_bytes];
+        let group_bytes = nb * GROUP_BLOCK_BYTES;
+        for (g, src) in p.bytes().chunks_exact(group_bytes).enumerate() {
+            for c in 0..GROUP {
+                let row = &mut out[(g * GROUP + c) * row_bytes..][..row_bytes];
+                for (b, blk) in row.chunks_exact_mut(2 + QK).enumerate() {
+                    blk[..2].copy_from_slice(&src[scales_at(b) + c * 2..][..2]);
+                    let qb = &src[quants_at(b)..][..GROUP * QK];
+                    for j in 0..QK {
+                        blk[2 + j] = qb[(j / 4) * 64 + c * 4 + j % 4] ^ 0x80;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn data(n: usize, seed: u64) -> Vec<f32> {
         (0..n).map(|i| ((i as u64 * 2654435761 + seed) % 10007) as f32 / 10007.0 - 0.5).collect()
     }
@@ -344,7 +344,7 @@ mod tests {
         let w = Tensor::from_vec(data(n * k, 3), (n, k), &Device::Cpu).unwrap();
         let bytes = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap().data().unwrap().into_owned();
         let p = PackedQ8::from_ggml(&bytes, n, k).unwrap();
-        assert_eq!(p.to_ggml(), bytes);
+        assert_eq!(to_ggml(&p), bytes);
         assert!(PackedQ8::from_ggml(&bytes, n, k / 2).is_none(), "byte count");
         assert!(PackedQ8::from_ggml(&bytes[..bytes.len() / n * 8], 8, k).is_none(), "n % 16");
         let w = Tensor::from_vec(data(16 * 96, 3), (16, 96), &Device::Cpu).unwrap();
