@@ -152,6 +152,11 @@ impl Linear {
     /// for one row (other weights go through `forward`).
     pub fn forward_row(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
         use super::with_cpu_f32;
+        // `false` (the row left to `forward`) for a bias that is not f32 on the CPU
+        let add_bias = |bias: Option<&Tensor>, y: &mut [f32]| match bias {
+            Some(b) => with_cpu_f32(b, |b| super::add_to_rows(y, b)).is_some(),
+            None => true,
+        };
         let done = match self {
             Linear::Float { weight, bias } => with_cpu_f32(weight, |w| {
                 let mut run = |b: Option<&[f32]>| super::gemv::gemv(w, x, b, y);
@@ -168,19 +173,11 @@ impl Linear {
                 if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() =>
             {
                 super::q8::gemv(&q.data()?, &super::q8::quantize_row(x), y);
-                match bias {
-                    Some(b) => with_cpu_f32(b, |b| y.iter_mut().zip(b).for_each(|(v, b)| *v += b))
-                        .is_some(),
-                    None => true,
-                }
+                add_bias(bias.as_ref(), y)
             }
             Linear::PackedQ8 { weight, bias } => {
                 weight.matmul(x, 1, y);
-                match bias {
-                    Some(b) => with_cpu_f32(b, |b| y.iter_mut().zip(b).for_each(|(v, b)| *v += b))
-                        .is_some(),
-                    None => true,
-                }
+                add_bias(bias.as_ref(), y)
             }
             Linear::Quantized { .. } => false,
         };
