@@ -208,6 +208,7 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         "threads": rayon::current_num_threads(),
         "gpt_layers": model.gpt_config().layers,
         "gpt_dim": model.gpt_config().model_dim,
+        "kv_cache_dtype": format!("{:?}", model.gpt.kv_dtype()).to_lowercase(),
         "load_secs": load_secs,
         "reference_secs": ref_secs,
         "conditioning_secs": cond_secs,
@@ -249,7 +250,12 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
             f("gpt_prefill_ms"),
             f("gpt_prefill_seen_voice_ms")
         );
-        println!("GPT per token    {:.1} ms ({} codes)", f("gpt_ms_per_token"), codes);
+        println!(
+            "GPT per token    {:.1} ms ({} codes, KV cache in {})",
+            f("gpt_ms_per_token"),
+            codes,
+            report["kv_cache_dtype"].as_str().unwrap_or("")
+        );
         println!("decoder RTF      {:.3} ({:.2} s of audio)", f("decoder_rtf"), f("audio_secs"));
         println!("end-to-end RTF   {:.3}", f("end_to_end_rtf"));
         println!(

@@ -231,6 +231,32 @@ fn convert_then_synthesize_from_the_converted_directory() {
 }
 
 #[test]
+fn bench_reports_its_figures_and_a_quantized_model_caches_in_f16() {
+    let d = tempfile::tempdir().unwrap();
+    let q8 = d.path().join("q8");
+    let o = vocalis(
+        d.path(),
+        &["convert", tiny().to_str().unwrap(), q8.to_str().unwrap(), "--quantize", "q8_0"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (model, kv) in [(tiny(), "f32"), (q8.as_path(), "f16")] {
+        let o = vocalis(
+            d.path(),
+            &["--threads", "2", "bench", "--model", model.to_str().unwrap(), "--json"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["kv_cache_dtype"], kv, "{r}");
+        assert_eq!(r["threads"], 2);
+        assert!(r["codes"].as_u64().unwrap() > 1, "{r}");
+        for k in ["gpt_ms_per_token", "decoder_rtf", "end_to_end_rtf", "read_bandwidth_gbs"] {
+            let v = r[k].as_f64().unwrap_or(f64::NAN);
+            assert!(v.is_finite() && v > 0.0, "{k}: {r}");
+        }
+    }
+}
+
+#[test]
 fn bad_inputs_give_one_line_errors_and_exit_codes() {
     let d = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], i32, &str)] = &[

@@ -15,6 +15,7 @@ use super::conditioning::ConditioningEncoder;
 use super::config::GptConfig;
 use super::perceiver::Perceiver;
 use crate::checkpoint::quantized::QuantizedWeights;
+use crate::nn::attn::KvElem;
 use crate::nn::{Dropout, KvCache, LayerNorm, Linear};
 
 /// Dropout probability of the four GPT-2 dropout sites during training.
@@ -158,6 +159,8 @@ impl Block {
         use rayon::prelude::*;
         let d = x.len();
         let hd = d / self.heads;
+        // this layer's cache row is written after `c_attn`: its misses overlap that product
+        cache.prefetch_row(layer);
         if !self.ln_1.forward_row(x, &mut s.h) {
             candle::bail!("layer norm weights are not f32 on the CPU")
         }
@@ -167,19 +170,32 @@ impl Block {
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
         let (kt, vt) = cache.layer(layer);
         let cap = kt.dim(2)?;
-        let q = &s.qkv[..d];
-        let done = crate::nn::with_cpu_f32(kt, |k| {
-            crate::nn::with_cpu_f32(vt, |v| {
-                s.att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
-                    let rows = head * cap * hd..(head * cap + len) * hd;
-                    let qh = &q[head * hd..(head + 1) * hd];
-                    crate::nn::attn::attend(qh, &k[rows.clone()], &v[rows], scale, out)
-                })
+        // every head's query against its `len` cached rows (`cap` rows apart per head)
+        fn heads<T: KvElem>(
+            q: &[f32],
+            k: &[T],
+            v: &[T],
+            att: &mut [f32],
+            (hd, cap, len): (usize, usize, usize),
+            scale: f32,
+        ) {
+            att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+                let rows = head * cap * hd..(head * cap + len) * hd;
+                let qh = &q[head * hd..(head + 1) * hd];
+                crate::nn::attn::attend(qh, &k[rows.clone()], &v[rows], scale, out)
             })
-        })
+        }
+        let (q, att, at) = (&s.qkv[..d], &mut s.att, (hd, cap, len));
+        use crate::nn::{with_cpu_f16, with_cpu_f32};
+        let done = match kt.dtype() {
+            DType::F16 => {
+                with_cpu_f16(kt, |k| with_cpu_f16(vt, |v| heads(q, k, v, att, at, scale)))
+            }
+            _ => with_cpu_f32(kt, |k| with_cpu_f32(vt, |v| heads(q, k, v, att, at, scale))),
+        }
         .flatten();
         if done.is_none() {
-            candle::bail!("KV cache is not f32 on the CPU")
+            candle::bail!("KV cache is not f32 or f16 on the CPU")
         }
         self.c_proj.forward_row(&s.att, &mut s.o)?;
         x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
@@ -192,6 +208,12 @@ impl Block {
         x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
         Ok(())
     }
+}
+
+/// The KV cache's dtype for these blocks ([`Gpt::kv_dtype`]).
+fn kv_dtype(blocks: &[Block], device: &Device, dtype: DType) -> DType {
+    let quantized = blocks.first().is_some_and(|b| b.c_attn.weight().is_none());
+    if quantized && device.is_cpu() && dtype == DType::F32 { DType::F16 } else { dtype }
 }
 
 /// An additive causal mask `[1, 1, t, offset + t]` for `t` new queries after `offset` cached
@@ -220,6 +242,8 @@ pub struct Gpt {
     mel_head: Linear,
     device: Device,
     dtype: DType,
+    /// What the KV cache stores: see [`Gpt::kv_dtype`].
+    kv_dtype: DType,
     differentiable: bool,
     /// Keys and values of recently used voices' conditioning positions, most recent last.
     prefixes: Mutex<Vec<Arc<VoicePrefix>>>,
@@ -262,10 +286,11 @@ impl Gpt {
         let text_embedding = vb.get((cfg.number_text_tokens, d), "text_embedding.weight")?;
         // Weights backed by trainable variables: use differentiable ops throughout.
         let differentiable = text_embedding.is_variable();
-        let blocks = (0..cfg.layers)
+        let blocks: Vec<Block> = (0..cfg.layers)
             .map(|i| Block::new(g.pp("h").pp(i), d, cfg.heads, differentiable, &mut quantized))
             .collect::<Result<_>>()?;
         Ok(Gpt {
+            kv_dtype: kv_dtype(&blocks, vb.device(), vb.dtype()),
             conditioning_encoder: ConditioningEncoder::new(
                 vb.pp("conditioning_encoder"),
                 d,
@@ -317,6 +342,7 @@ impl Gpt {
                 *l = l.quantize(dtype)?;
             }
         }
+        self.kv_dtype = kv_dtype(&self.blocks, &self.device, self.dtype);
         self.forget_voices();
         Ok(())
     }
@@ -422,15 +448,21 @@ impl Gpt {
     /// A KV cache large enough for one utterance (conditioning, the longest text, all codes).
     pub fn new_cache(&self) -> Result<KvCache> {
         let cap = self.cfg.num_latents + self.cfg.text_positions() + self.cfg.mel_positions();
-        KvCache::new(
-            self.cfg.layers,
-            1,
-            self.cfg.heads,
-            self.cfg.head_dim(),
-            cap,
-            self.dtype,
-            &self.device,
-        )
+        self.cache_of(cap)
+    }
+
+    /// A KV cache of `capacity` positions in [`Gpt::kv_dtype`].
+    fn cache_of(&self, capacity: usize) -> Result<KvCache> {
+        let c = &self.cfg;
+        KvCache::new(c.layers, 1, c.heads, c.head_dim(), capacity, self.kv_dtype, &self.device)
+    }
+
+    /// What the KV cache stores keys and values in: the model's dtype, except f16 for f32
+    /// quantized blocks on the CPU. A step reads the whole cache (~40 MB in f32 at ~170
+    /// positions, a tenth of the q8_0 weights), and rounding it to f16 (11 bits) moves the
+    /// logits far less than the weights' 8 bits do (`docs/benchmarks.md`, quantization).
+    pub fn kv_dtype(&self) -> DType {
+        self.kv_dtype
     }
 
     /// Runs the prefix `[cond | text | START_AUDIO]` through the model, filling `cache`, and
@@ -472,15 +504,7 @@ impl Gpt {
         }
         // Computed outside the lock: other voices are not held up meanwhile.
         let n = cond.dim(1)?;
-        let mut cache = KvCache::new(
-            self.cfg.layers,
-            1,
-            self.cfg.heads,
-            self.cfg.head_dim(),
-            n,
-            self.dtype,
-            &self.device,
-        )?;
+        let mut cache = self.cache_of(n)?;
         let mask = causal_mask(n, 0, self.dtype, &self.device)?;
         let x = cond.to_dtype(self.dtype)?;
         let mut h = x;

@@ -7,8 +7,53 @@
 //! softmax uses the polynomial `exp` of [`super::act`], and each value row is one FMA per 8
 //! lanes (the scalar loop it replaces called a dot product per key and `expf` per score, and
 //! read and wrote the output row for every value row).
+//!
+//! The cache holds f32 or f16 ([`KvElem`]): f16 halves that stream for quantized models,
+//! whose weights already round far more (see [`crate::models::gpt::Gpt::kv_dtype`]).
 
 use std::cell::RefCell;
+
+use half::f16;
+
+/// An element type of the KV cache: `f32`, or `f16` (converted to f32 as it is read).
+pub trait KvElem: Copy + Send + Sync + 'static {
+    /// The value as f32.
+    fn to_f32(self) -> f32;
+    /// Eight consecutive values from `p` as f32 lanes.
+    ///
+    /// # Safety
+    /// `p..p + 8` must be readable and the CPU must have AVX2 and F16C; call only from code
+    /// compiled with those features.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+}
+
+impl KvElem for f32 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> std::arch::x86_64::__m256 {
+        // SAFETY: the caller's contract
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+}
+
+impl KvElem for f16 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f16::to_f32(self)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f16) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's contract (16 readable bytes, F16C)
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+    }
+}
 
 thread_local! {
     /// The scores of [`attend`], reused across calls on each worker.
@@ -16,11 +61,18 @@ thread_local! {
 }
 
 /// `out = softmax(scale · k q) v` for `q [hd]`, `k`, `v` row-major `[len, hd]` (`len ≥ 1`).
-pub fn attend(q: &[f32], k: &[f32], v: &[f32], scale: f32, out: &mut [f32]) {
+pub fn attend<T: KvElem>(q: &[f32], k: &[T], v: &[T], scale: f32, out: &mut [f32]) {
     SCORES.with_borrow_mut(|p| attend_with(q, k, v, scale, p, out))
 }
 
-fn attend_with(q: &[f32], k: &[f32], v: &[f32], scale: f32, p: &mut Vec<f32>, out: &mut [f32]) {
+fn attend_with<T: KvElem>(
+    q: &[f32],
+    k: &[T],
+    v: &[T],
+    scale: f32,
+    p: &mut Vec<f32>,
+    out: &mut [f32],
+) {
     let hd = q.len();
     assert!(hd > 0 && out.len() == hd, "attention: query and output of {hd} and {}", out.len());
     assert!(k.len() == v.len() && k.len().is_multiple_of(hd) && !k.is_empty(), "attention cache");
@@ -28,14 +80,18 @@ fn attend_with(q: &[f32], k: &[f32], v: &[f32], scale: f32, p: &mut Vec<f32>, ou
     p.clear();
     p.resize(len, 0.0);
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA; the lengths are checked above and in `x86::attend`.
+    if std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c")
+    {
+        // SAFETY: the CPU has AVX2, FMA and F16C; the lengths are checked above and in
+        // `x86::attend`.
         let done = unsafe {
             match hd {
-                8 => x86::attend::<1>(q, k, v, scale, p, out),
-                16 => x86::attend::<2>(q, k, v, scale, p, out),
-                32 => x86::attend::<4>(q, k, v, scale, p, out),
-                64 => x86::attend::<8>(q, k, v, scale, p, out),
+                8 => x86::attend::<T, 1>(q, k, v, scale, p, out),
+                16 => x86::attend::<T, 2>(q, k, v, scale, p, out),
+                32 => x86::attend::<T, 4>(q, k, v, scale, p, out),
+                64 => x86::attend::<T, 8>(q, k, v, scale, p, out),
                 _ => false,
             }
         };
@@ -46,15 +102,22 @@ fn attend_with(q: &[f32], k: &[f32], v: &[f32], scale: f32, p: &mut Vec<f32>, ou
     attend_portable(q, k, v, scale, p, out)
 }
 
-fn attend_portable(q: &[f32], k: &[f32], v: &[f32], scale: f32, p: &mut [f32], out: &mut [f32]) {
+fn attend_portable<T: KvElem>(
+    q: &[f32],
+    k: &[T],
+    v: &[T],
+    scale: f32,
+    p: &mut [f32],
+    out: &mut [f32],
+) {
     let hd = q.len();
     for (s, kr) in p.iter_mut().zip(k.chunks_exact(hd)) {
-        *s = q.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale;
+        *s = q.iter().zip(kr).map(|(a, b)| a * b.to_f32()).sum::<f32>() * scale;
     }
     let sum = exp_shifted(p);
     out.fill(0.0);
     for (s, vr) in p.iter().zip(v.chunks_exact(hd)) {
-        out.iter_mut().zip(vr).for_each(|(o, x)| *o += s * x);
+        out.iter_mut().zip(vr).for_each(|(o, x)| *o += s * x.to_f32());
     }
     let inv = 1.0 / sum;
     out.iter_mut().for_each(|o| *o *= inv);
@@ -85,12 +148,14 @@ pub(crate) fn exp_shifted(p: &mut [f32]) -> f32 {
 mod x86 {
     use std::arch::x86_64::*;
 
+    use super::KvElem;
+
     /// [`super::attend`] for `hd = 8·C`; `false` if the lengths do not fit.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn attend<const C: usize>(
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn attend<T: KvElem, const C: usize>(
         q: &[f32],
-        k: &[f32],
-        v: &[f32],
+        k: &[T],
+        v: &[T],
         scale: f32,
         p: &mut [f32],
         out: &mut [f32],
@@ -107,9 +172,9 @@ mod x86 {
             let (kp, vp, pp) = (k.as_ptr(), v.as_ptr(), p.as_mut_ptr());
             let dot = |j: usize| {
                 let row = kp.add(j * hd);
-                let mut a = _mm256_mul_ps(qv[0], _mm256_loadu_ps(row));
+                let mut a = _mm256_mul_ps(qv[0], T::load8(row));
                 for (c, qc) in qv.iter().enumerate().skip(1) {
-                    a = _mm256_fmadd_ps(*qc, _mm256_loadu_ps(row.add(8 * c)), a);
+                    a = _mm256_fmadd_ps(*qc, T::load8(row.add(8 * c)), a);
                 }
                 a
             };
@@ -136,7 +201,7 @@ mod x86 {
                 let w = _mm256_set1_ps(*s);
                 let row = vp.add(j * hd);
                 for (c, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(w, _mm256_loadu_ps(row.add(8 * c)), *a);
+                    *a = _mm256_fmadd_ps(w, T::load8(row.add(8 * c)), *a);
                 }
             }
             let inv = _mm256_set1_ps(1.0 / sum);
@@ -186,6 +251,25 @@ mod tests {
                     let tol = 1e-5 * (1.0 + want[c].abs());
                     assert!((out[c] as f64 - want[c]).abs() < tol, "hd {hd} len {len} lane {c}");
                     assert!((portable[c] as f64 - want[c]).abs() < tol, "portable hd {hd}");
+                }
+                // an f16 cache: the same attention over the f16-rounded keys and values
+                let (k16, v16): (Vec<f16>, Vec<f16>) = (
+                    k.iter().map(|x| f16::from_f32(*x)).collect(),
+                    v.iter().map(|x| f16::from_f32(*x)).collect(),
+                );
+                let rounded = |h: &[f16]| h.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
+                let want16 = exact(&q, &rounded(&k16), &rounded(&v16), scale);
+                attend(&q, &k16, &v16, scale, &mut out);
+                attend_portable(&q, &k16, &v16, scale, &mut vec![0.0; len], &mut portable);
+                for c in 0..hd {
+                    let tol = 1e-5 * (1.0 + want16[c].abs());
+                    assert!(
+                        (out[c] as f64 - want16[c]).abs() < tol,
+                        "f16 hd {hd} len {len} lane {c}"
+                    );
+                    assert!((portable[c] as f64 - want16[c]).abs() < tol, "f16 portable hd {hd}");
+                    // and f16 storage moves the result by far less than q8_0 weights do
+                    assert!((out[c] as f64 - want[c]).abs() < 2e-3, "f16 vs f32 hd {hd} len {len}");
                 }
             }
         }

@@ -159,3 +159,12 @@ pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option
         _ => None,
     }
 }
+
+/// [`with_cpu_f32`] for an f16 tensor.
+pub(crate) fn with_cpu_f16<R>(t: &Tensor, f: impl FnOnce(&[half::f16]) -> R) -> Option<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match (&*storage, layout.contiguous_offsets()) {
+        (Storage::Cpu(CpuStorage::F16(v)), Some((a, b))) => Some(f(&v[a..b])),
+        _ => None,
+    }
+}
