@@ -170,30 +170,32 @@ impl Block {
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
         let (kt, vt) = cache.layer(layer);
         let cap = kt.dim(2)?;
-        // every head's query against its `len` cached rows (`cap` rows apart per head)
-        fn heads<T: KvElem>(
+        // every head's query against its `len` cached rows (`cap` rows apart per head);
+        // `None` unless both buffers hold `T` on the CPU
+        fn heads<T: KvElem + candle::WithDType>(
             q: &[f32],
-            k: &[T],
-            v: &[T],
+            (kt, vt): (&Tensor, &Tensor),
             att: &mut [f32],
             (hd, cap, len): (usize, usize, usize),
             scale: f32,
-        ) {
-            att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
-                let rows = head * cap * hd..(head * cap + len) * hd;
-                let qh = &q[head * hd..(head + 1) * hd];
-                crate::nn::attn::attend(qh, &k[rows.clone()], &v[rows], scale, out)
+        ) -> Option<()> {
+            use crate::nn::with_cpu;
+            with_cpu(kt, |k: &[T]| {
+                with_cpu(vt, |v: &[T]| {
+                    att.par_chunks_mut(hd).enumerate().for_each(|(head, out)| {
+                        let rows = head * cap * hd..(head * cap + len) * hd;
+                        let qh = &q[head * hd..(head + 1) * hd];
+                        crate::nn::attn::attend(qh, &k[rows.clone()], &v[rows], scale, out)
+                    })
+                })
             })
+            .flatten()
         }
         let (q, att, at) = (&s.qkv[..d], &mut s.att, (hd, cap, len));
-        use crate::nn::{with_cpu_f16, with_cpu_f32};
         let done = match kt.dtype() {
-            DType::F16 => {
-                with_cpu_f16(kt, |k| with_cpu_f16(vt, |v| heads(q, k, v, att, at, scale)))
-            }
-            _ => with_cpu_f32(kt, |k| with_cpu_f32(vt, |v| heads(q, k, v, att, at, scale))),
-        }
-        .flatten();
+            DType::F16 => heads::<half::f16>(q, (kt, vt), att, at, scale),
+            _ => heads::<f32>(q, (kt, vt), att, at, scale),
+        };
         if done.is_none() {
             candle::bail!("KV cache is not f32 or f16 on the CPU")
         }

@@ -135,8 +135,8 @@ impl KvCache {
                 }
             };
             for t in [&self.k[layer], &self.v[layer]] {
-                let _ = super::with_cpu_f32(t, |d| lines(d.as_ptr() as *const i8, 4));
-                let _ = super::with_cpu_f16(t, |d| lines(d.as_ptr() as *const i8, 2));
+                let _ = super::with_cpu(t, |d: &[f32]| lines(d.as_ptr() as *const i8, 4));
+                let _ = super::with_cpu(t, |d: &[half::f16]| lines(d.as_ptr() as *const i8, 2));
             }
         }
     }
@@ -230,7 +230,7 @@ fn f16_rows_as_f32(c: &Tensor, len: usize) -> Result<Tensor> {
     use half::slice::HalfFloatSliceExt;
     let (_, heads, cap, hd) = c.dims4()?;
     let mut out = vec![0f32; heads * len * hd];
-    let done = super::with_cpu_f16(c, |d| {
+    let done = super::with_cpu(c, |d: &[half::f16]| {
         for (head, o) in out.chunks_exact_mut(len * hd).enumerate() {
             d[head * cap * hd..][..len * hd].convert_to_f32_slice(o);
         }

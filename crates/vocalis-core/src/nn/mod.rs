@@ -22,7 +22,7 @@ pub use kv_cache::KvCache;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 
-use candle::{CpuStorage, D, Result, Storage, Tensor};
+use candle::{D, Result, Storage, Tensor};
 
 /// Softmax over the last dim: candle's fused kernel for inference, the composed (max-shifted)
 /// form when gradients are needed (the fused op has no backward).
@@ -151,20 +151,19 @@ pub(crate) fn add_to_rows(y: &mut [f32], b: &[f32]) {
     }
 }
 
-/// Runs `f` on the f32 values of a contiguous CPU tensor; `None` for any other tensor.
-pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
+/// Runs `f` on the values of a contiguous CPU tensor of dtype `T`; `None` for any other tensor.
+pub(crate) fn with_cpu<T: candle::WithDType, R>(
+    t: &Tensor,
+    f: impl FnOnce(&[T]) -> R,
+) -> Option<R> {
     let (storage, layout) = t.storage_and_layout();
     match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Some(f(&v[a..b])),
+        (Storage::Cpu(s), Some((a, b))) => s.as_slice::<T>().ok().map(|v| f(&v[a..b])),
         _ => None,
     }
 }
 
-/// [`with_cpu_f32`] for an f16 tensor.
-pub(crate) fn with_cpu_f16<R>(t: &Tensor, f: impl FnOnce(&[half::f16]) -> R) -> Option<R> {
-    let (storage, layout) = t.storage_and_layout();
-    match (&*storage, layout.contiguous_offsets()) {
-        (Storage::Cpu(CpuStorage::F16(v)), Some((a, b))) => Some(f(&v[a..b])),
-        _ => None,
-    }
+/// [`with_cpu`] for an f32 tensor.
+pub(crate) fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
+    with_cpu(t, f)
 }
