@@ -43,14 +43,20 @@ fn converted_directory_gives_the_same_audio() {
     assert_eq!(conv.speakers().len(), 1);
 }
 
+/// `src` converted with a q8_0 GPT into a temporary directory (kept alive by the first value).
+fn q8_0_copy(src: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let dst = out.path().join("q8");
+    let r = convert_dir(src, &dst, Some(GgmlDType::Q8_0), false, |_| {}).unwrap();
+    assert_eq!(r.quantized, 2 * 4, "two layers × four linears");
+    (out, dst)
+}
+
 #[test]
 fn q8_0_gpt_loads_and_stays_close() {
     let g = golden();
     let src = shared_tiny_model_dir("legacy");
-    let out = tempfile::tempdir().unwrap();
-    let dst = out.path().join("q8");
-    let r = convert_dir(&src, &dst, Some(GgmlDType::Q8_0), false, |_| {}).unwrap();
-    assert_eq!(r.quantized, 2 * 4, "two layers × four linears");
+    let (_out, dst) = q8_0_copy(&src);
     assert!(dst.join("gpt.gguf").is_file());
     let m = Xtts::load(&dst, &Device::Cpu).unwrap();
     let orig = Xtts::load(&src, &Device::Cpu).unwrap();
@@ -77,9 +83,7 @@ fn a_quantized_gpt_caches_keys_and_values_in_f16() {
     use vocalis_core::models::gpt::TrainOpts;
     let g = golden();
     let src = shared_tiny_model_dir("legacy");
-    let out = tempfile::tempdir().unwrap();
-    let dst = out.path().join("q8");
-    convert_dir(&src, &dst, Some(GgmlDType::Q8_0), false, |_| {}).unwrap();
+    let (_out, dst) = q8_0_copy(&src);
     let m = Xtts::load(&dst, &Device::Cpu).unwrap();
     assert_eq!(m.gpt.kv_dtype(), DType::F16);
     assert_eq!(Xtts::load(&src, &Device::Cpu).unwrap().gpt.kv_dtype(), DType::F32);

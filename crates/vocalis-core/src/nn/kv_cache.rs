@@ -99,20 +99,29 @@ impl KvCache {
         if self.len >= self.capacity {
             candle::bail!("KV cache full: its {} positions are all used", self.capacity)
         }
-        let dev = self.k[layer].device().clone();
-        if !dev.is_cpu() {
+        let n = heads * hd;
+        if k.len() != n || v.len() != n {
+            candle::bail!("KV row of {} and {} values for {heads} heads of {hd}", k.len(), v.len())
+        }
+        if !self.writes_in_place(layer) {
+            let dev = self.k[layer].device().clone();
             let k = Tensor::from_slice(k, (1, heads, 1, hd), &dev)?;
             let v = Tensor::from_slice(v, (1, heads, 1, hd), &dev)?;
             return self.store(layer, &k, &v).map(|_| ());
         }
-        // in place on the CPU (this runs for every layer of every step; tensor ops cost
-        // ~10 µs a layer)
-        let (pos, n) = (self.len, heads * hd);
-        if k.len() != n || v.len() != n {
-            candle::bail!("KV row of {} and {} values for {heads} heads of {hd}", k.len(), v.len())
-        }
+        // this runs for every layer of every step (tensor ops cost ~10 µs a layer)
+        let pos = self.len;
         self.k[layer].inplace_op1(&WriteRows { x: k, hd, cap, pos, t: 1 })?;
         self.v[layer].inplace_op1(&WriteRows { x: v, hd, cap, pos, t: 1 })
+    }
+
+    /// Whether `layer`'s rows are written straight into its buffers ([`WriteRows`]): f32 or
+    /// f16 on the CPU, batch 1. Other caches go through tensor ops.
+    fn writes_in_place(&self, layer: usize) -> bool {
+        let buf = &self.k[layer];
+        buf.device().is_cpu()
+            && buf.dim(0).is_ok_and(|b| b == 1)
+            && matches!(buf.dtype(), DType::F32 | DType::F16)
     }
 
     /// Asks the CPU to fetch the lines [`KvCache::write_row`] will write in `layer` next (a
@@ -152,9 +161,9 @@ impl KvCache {
                 self.capacity
             )
         }
-        let (b, _, cap, hd) = self.k[layer].dims4()?;
-        if self.k[layer].device().is_cpu() && b == 1 {
-            // in place, converted by slices (candle's f32 → f16 goes one element at a time)
+        if self.writes_in_place(layer) {
+            let (_, _, cap, hd) = self.k[layer].dims4()?;
+            // converted by slices (candle's f32 → f16 goes one element at a time)
             for (buf, x) in [(&self.k[layer], k), (&self.v[layer], v)] {
                 let x = x.to_dtype(DType::F32)?.contiguous()?;
                 let write =
@@ -276,12 +285,13 @@ impl candle::InplaceOp1 for WriteRows<'_> {
             }
             CpuStorage::F16(d) => {
                 let d = &mut d[a..b];
-                let mut clamped = [0f32; 256];
+                const CHUNK: usize = 256;
+                let mut clamped = [0f32; CHUNK];
                 for (h, x) in heads {
-                    for (i, x) in x.chunks(clamped.len()).enumerate() {
+                    for (i, x) in x.chunks(CHUNK).enumerate() {
                         let c = &mut clamped[..x.len()];
                         c.iter_mut().zip(x).for_each(|(c, x)| *c = x.clamp(-F16_MAX, F16_MAX));
-                        let o = at(h) + i * 256;
+                        let o = at(h) + i * CHUNK;
                         d[o..o + x.len()].convert_from_f32_slice(c);
                     }
                 }
@@ -344,6 +354,30 @@ mod tests {
             t.narrow(2, 0, 1)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
         };
         assert_eq!((row(k0)?, row(v0)?), (vec![0.5, -2.0], vec![0.25, 4.0]));
+        Ok(())
+    }
+
+    #[test]
+    fn a_cache_not_written_in_place_goes_through_tensor_ops() -> Result<()> {
+        // bf16 on the CPU: not an in-place dtype, same results through tensor ops
+        let dev = Device::Cpu;
+        let mut c = KvCache::new(1, 1, 2, 2, 2, DType::BF16, &dev)?;
+        c.write_row(0, &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0])?;
+        c.advance(1);
+        let a = Tensor::new(&[[[[0.5f32, 1.5]], [[2.5, 3.5]]]], &dev)?;
+        let (k, v) = c.append(0, &a, &a)?;
+        c.advance(1);
+        assert_eq!(k.dtype(), DType::F32);
+        assert_eq!(
+            k.flatten_all()?.to_vec1::<f32>()?,
+            vec![1.0, 2.0, 0.5, 1.5, 3.0, 4.0, 2.5, 3.5]
+        );
+        assert_eq!(
+            v.flatten_all()?.to_vec1::<f32>()?,
+            vec![5.0, 6.0, 0.5, 1.5, 7.0, 8.0, 2.5, 3.5]
+        );
+        let full = c.write_row(0, &[0.0; 4], &[0.0; 4]).unwrap_err().to_string();
+        assert!(full.contains("KV cache full"), "{full}");
         Ok(())
     }
 }
