@@ -204,8 +204,7 @@ impl Block {
         if !self.ln_2.forward_row(x, &mut s.h) {
             candle::bail!("layer norm weights are not f32 on the CPU")
         }
-        self.c_fc.forward_row(&s.h, &mut s.f)?;
-        crate::nn::act::gelu_new_inplace(&mut s.f);
+        self.c_fc.forward_row_gelu(&s.h, &mut s.f)?;
         self.mlp_proj.forward_row(&s.f, &mut s.o)?;
         x.iter_mut().zip(&s.o).for_each(|(x, o)| *x += o);
         Ok(())

@@ -56,21 +56,18 @@ unsafe fn gelu_slice_avx2(x: &mut [f32]) {
 
 /// `gelu_new` in place, in parallel chunks on the rayon pool.
 pub fn gelu_new_inplace(x: &mut [f32]) {
+    x.par_chunks_mut(1024).for_each(gelu_new_serial);
+}
+
+/// `gelu_new` in place on this thread (for slices a kernel has just computed).
+pub fn gelu_new_serial(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    let avx2 = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
-    #[cfg(not(target_arch = "x86_64"))]
-    let avx2 = false;
-    x.par_chunks_mut(1024).for_each(|c| {
-        if avx2 {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU has AVX2 and FMA (detected above).
-            unsafe {
-                gelu_slice_avx2(c)
-            }
-        } else {
-            gelu_slice(c)
-        }
-    });
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (detected above).
+        unsafe { gelu_slice_avx2(x) };
+        return;
+    }
+    gelu_slice(x)
 }
 
 #[cfg(test)]

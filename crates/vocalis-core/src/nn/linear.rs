@@ -151,12 +151,24 @@ impl Linear {
     /// `y = W x + b` for one f32 row `x` on the CPU, with the kernels [`Module::forward`] uses
     /// for one row (other weights go through `forward`).
     pub fn forward_row(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
+        self.forward_row_act(x, y, false)
+    }
+
+    /// `y = gelu_new(W x + b)` for one f32 row, as [`Linear::forward_row`] followed by
+    /// [`super::act::gelu_new_inplace`]; the packed q8_0 kernel adds the bias and applies the
+    /// activation to each group of outputs where it computes them (no second parallel pass).
+    pub fn forward_row_gelu(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
+        self.forward_row_act(x, y, true)
+    }
+
+    fn forward_row_act(&self, x: &[f32], y: &mut [f32], gelu: bool) -> Result<()> {
         use super::with_cpu_f32;
         // `false` (the row left to `forward`) for a bias that is not f32 on the CPU
         let add_bias = |bias: Option<&Tensor>, y: &mut [f32]| match bias {
             Some(b) => with_cpu_f32(b, |b| super::add_to_rows(y, b)).is_some(),
             None => true,
         };
+        let mut activated = false;
         let done = match self {
             Linear::Float { weight, bias } => with_cpu_f32(weight, |w| {
                 let mut run = |b: Option<&[f32]>| super::gemv::gemv(w, x, b, y);
@@ -176,8 +188,24 @@ impl Linear {
                 add_bias(bias.as_ref(), y)
             }
             Linear::PackedQ8 { weight, bias } => {
-                weight.matmul(x, 1, y);
-                add_bias(bias.as_ref(), y)
+                let mut run = |b: Option<&[f32]>| {
+                    weight.matmul_then(x, 1, y, |col, o| {
+                        if let Some(b) = b {
+                            o.iter_mut().zip(&b[col..]).for_each(|(v, b)| *v += b);
+                        }
+                        if gelu {
+                            super::act::gelu_new_serial(o);
+                        }
+                    })
+                };
+                activated = true;
+                match bias {
+                    Some(b) => with_cpu_f32(b, |b| run(Some(b))).is_some(),
+                    None => {
+                        run(None);
+                        true
+                    }
+                }
             }
             Linear::Quantized { .. } => false,
         };
@@ -185,6 +213,10 @@ impl Linear {
             let t = Tensor::from_slice(x, (1, x.len()), &Device::Cpu)?;
             let out = self.forward(&t)?.flatten_all()?.to_dtype(candle::DType::F32)?;
             y.copy_from_slice(&out.to_vec1::<f32>()?);
+            activated = false;
+        }
+        if gelu && !activated {
+            super::act::gelu_new_inplace(y);
         }
         Ok(())
     }
@@ -374,6 +406,39 @@ mod tests {
             .quantize(GgmlDType::Q8_0)
             .unwrap();
         assert!(q.forward_rows_cpu(&[0.0; 32], (32, 1), 1, &mut [0.0; 32], false).is_none());
+    }
+
+    #[test]
+    fn a_row_with_gelu_equals_the_row_then_gelu() {
+        use crate::testing::uniform;
+        let dev = Device::Cpu;
+        let (k, n) = (256, 96);
+        let w = Tensor::from_vec(uniform(n * k, 5), (n, k), &dev).unwrap();
+        let b = Tensor::from_vec(uniform(n, 6), n, &dev).unwrap();
+        let x: Vec<f32> = uniform(k, 7).iter().map(|v| v * 4.0).collect();
+        // float, q8_0 (packed for VNNI where the CPU has it) and q4k (through `forward`), with
+        // and without a bias: the same values to the bit
+        for bias in [Some(b), None] {
+            let float = Linear::new(w.clone(), bias);
+            for lin in [
+                float.quantize(GgmlDType::Q8_0).unwrap(),
+                float.quantize(GgmlDType::Q4K).unwrap(),
+                float,
+            ] {
+                let mut want = vec![f32::NAN; n];
+                lin.forward_row(&x, &mut want).unwrap();
+                crate::nn::act::gelu_new_inplace(&mut want);
+                let mut y = vec![f32::NAN; n];
+                lin.forward_row_gelu(&x, &mut y).unwrap();
+                assert_eq!(y, want, "{lin:?}");
+                assert!(y.iter().any(|v| *v < 0.0) && y.iter().any(|v| *v > 0.5), "{y:?}");
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::nn::q8_vnni::available() {
+            let q = Linear::new(w, None).quantize(GgmlDType::Q8_0).unwrap();
+            assert!(matches!(q, Linear::PackedQ8 { .. }), "q8_0 packed on a VNNI CPU");
+        }
     }
 
     #[test]

@@ -233,7 +233,9 @@ mod x86 {
 
     /// Bytes ahead of the current block that are prefetched (`vocalis bench`-style streaming of
     /// 30 layers: 26 ms with four interleaved rows, 20 ms one row at a time, 17.6 ms with this
-    /// prefetch; `cargo bench --bench gpt_kernels`).
+    /// prefetch; `cargo bench --bench gpt_kernels`), into L2 only (`T1`; to L1, `T0`, a q8_0
+    /// step was ~6 % slower on a Zen 4 in alternating runs on 2026-12-07: the prefetches held
+    /// the L1's few miss buffers).
     const PREFETCH: usize = 1024;
 
     /// Each row in turn, so that the weights are read as one sequential stream per thread (four
@@ -257,7 +259,7 @@ mod x86 {
                 let mut acc = [_mm256_setzero_ps(); 2];
                 let mut b = 0;
                 while b + 2 <= nb {
-                    _mm_prefetch::<_MM_HINT_T0>(
+                    _mm_prefetch::<_MM_HINT_T1>(
                         row.wrapping_add(b * BLOCK_BYTES + PREFETCH).cast(),
                     );
                     for (j, a) in acc.iter_mut().enumerate() {

@@ -132,6 +132,19 @@ impl PackedQ8 {
     /// `y [m, n] = x [m, k] · Wᵀ` with each row of `x` quantized to q8_0 as ggml does (the
     /// integer block sums of ggml's q8_0 × q8_0 product, scaled in f32).
     pub fn matmul(&self, x: &[f32], m: usize, y: &mut [f32]) {
+        self.matmul_then(x, m, y, |_, _| {})
+    }
+
+    /// [`PackedQ8::matmul`], with `then(col, out)` applied to each row's 16 outputs of
+    /// columns `col..col + 16` where they are computed, before they are stored (a bias and an
+    /// activation in the same pass, on the same thread).
+    pub fn matmul_then(
+        &self,
+        x: &[f32],
+        m: usize,
+        y: &mut [f32],
+        then: impl Fn(usize, &mut [f32]) + Sync,
+    ) {
         assert!(available(), "the packed q8_0 kernels need AVX-512 VNNI");
         assert_eq!(x.len(), m * self.k, "q8_0 matmul input");
         assert_eq!(y.len(), m * self.n, "q8_0 matmul output");
@@ -154,7 +167,8 @@ impl PackedQ8 {
                     unsafe {
                         x86::group(gw, nb, chunk, &mut out)
                     };
-                    for (r, o) in out.iter().enumerate().take(chunk.len()) {
+                    for (r, o) in out.iter_mut().enumerate().take(chunk.len()) {
+                        then(col, o);
                         let i = ci * ROWS + r;
                         // SAFETY: `y` is `[m, n]` and this task writes only its own groups'
                         // columns `col..col + 16` of each row, so no two tasks write the same
@@ -191,10 +205,11 @@ mod x86 {
 
     use super::{Activation, GROUP, GROUP_BLOCK_BYTES, QK, ROWS, quants_at, scales_at};
 
-    /// Bytes ahead of the current block's weights that are prefetched (one thread from memory:
-    /// 20.4 GB/s with it, 17.4 without, in a throwaway probe; in whole GPT steps distances of
-    /// 0–4096 were within the noise).
-    const PREFETCH: usize = 1024;
+    /// Bytes ahead of the current pair of blocks whose lines are prefetched: the pair after
+    /// next. The prefetches ask for L2 only (`T1`): with `T0` (to L1) they held the L1's few
+    /// miss buffers and a q8_0 step was 6–15 % slower than with `T1` (four alternating series,
+    /// 2026-12-07 16:30–17:00; with no software prefetch at all, 2–5 % slower than `T1`).
+    const PREFETCH: usize = 4 * GROUP_BLOCK_BYTES;
 
     /// `out[r] = ` the 16 outputs of one group's rows for activation `acts[r]`.
     ///
@@ -258,10 +273,14 @@ mod x86 {
                 for (r, s) in s[0].iter_mut().enumerate() {
                     *s = _mm512_set1_epi32(*acts[r].corr.get_unchecked(b));
                 }
-                let qb = w.add(quants_at(b));
-                for l in 0..GROUP * QK / 64 {
-                    _mm_prefetch::<_MM_HINT_T0>(qb.wrapping_add(PREFETCH + l * 64).cast());
+                if b % 2 == 0 {
+                    // the pair's scales line and its 2 × 512 bytes of weights
+                    let pair = w.add(scales_at(b)).wrapping_add(PREFETCH);
+                    for l in 0..2 * GROUP_BLOCK_BYTES / 64 {
+                        _mm_prefetch::<_MM_HINT_T1>(pair.wrapping_add(l * 64).cast());
+                    }
                 }
+                let qb = w.add(quants_at(b));
                 for g in 0..QK / 4 {
                     let wv = _mm512_load_si512(qb.add(g * 64).cast());
                     let s = &mut s[g % chains];
