@@ -163,32 +163,40 @@ impl Linear {
 
     fn forward_row_act(&self, x: &[f32], y: &mut [f32], gelu: bool) -> Result<()> {
         use super::with_cpu_f32;
-        // `false` (the row left to `forward`) for a bias that is not f32 on the CPU
-        let add_bias = |bias: Option<&Tensor>, y: &mut [f32]| match bias {
-            Some(b) => with_cpu_f32(b, |b| super::add_to_rows(y, b)).is_some(),
-            None => true,
-        };
-        let mut activated = false;
-        let done = match self {
-            Linear::Float { weight, bias } => with_cpu_f32(weight, |w| {
-                let mut run = |b: Option<&[f32]>| super::gemv::gemv(w, x, b, y);
-                match bias {
-                    Some(b) => with_cpu_f32(b, |b| run(Some(b))).is_some(),
-                    None => {
-                        run(None);
-                        true
-                    }
+        // runs `f` with the bias's values; `false` (nothing run: the row is left to `forward`)
+        // for a bias that is not f32 on the CPU
+        fn with_bias(bias: Option<&Tensor>, f: impl FnOnce(Option<&[f32]>)) -> bool {
+            match bias {
+                Some(b) => with_cpu_f32(b, |b| f(Some(b))).is_some(),
+                None => {
+                    f(None);
+                    true
                 }
-            })
-            .unwrap_or(false),
+            }
+        }
+        // whether `y` holds the result, and whether the activation is applied to it
+        let (done, activated) = match self {
+            Linear::Float { weight, bias } => {
+                let done = with_cpu_f32(weight, |w| {
+                    with_bias(bias.as_ref(), |b| super::gemv::gemv(w, x, b, y))
+                });
+                (done == Some(true), false)
+            }
             Linear::Quantized { weight: QMatMul::QTensor(q), bias, .. }
                 if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() =>
             {
-                super::q8::gemv(&q.data()?, &super::q8::quantize_row(x), y);
-                add_bias(bias.as_ref(), y)
+                let (w, xq) = (q.data()?, super::q8::quantize_row(x));
+                let done = with_bias(bias.as_ref(), |b| {
+                    super::q8::gemv(&w, &xq, y);
+                    if let Some(b) = b {
+                        super::add_to_rows(y, b)
+                    }
+                });
+                (done, false)
             }
+            // the bias and the activation on each group of outputs, where they are computed
             Linear::PackedQ8 { weight, bias } => {
-                let mut run = |b: Option<&[f32]>| {
+                let done = with_bias(bias.as_ref(), |b| {
                     weight.matmul_then(x, 1, y, |col, o| {
                         if let Some(b) = b {
                             o.iter_mut().zip(&b[col..]).for_each(|(v, b)| *v += b);
@@ -197,25 +205,17 @@ impl Linear {
                             super::act::gelu_new_serial(o);
                         }
                     })
-                };
-                activated = true;
-                match bias {
-                    Some(b) => with_cpu_f32(b, |b| run(Some(b))).is_some(),
-                    None => {
-                        run(None);
-                        true
-                    }
-                }
+                });
+                (done, gelu)
             }
-            Linear::Quantized { .. } => false,
+            Linear::Quantized { .. } => (false, false),
         };
         if !done {
             let t = Tensor::from_slice(x, (1, x.len()), &Device::Cpu)?;
             let out = self.forward(&t)?.flatten_all()?.to_dtype(candle::DType::F32)?;
             y.copy_from_slice(&out.to_vec1::<f32>()?);
-            activated = false;
         }
-        if gelu && !activated {
+        if gelu && !(done && activated) {
             super::act::gelu_new_inplace(y);
         }
         Ok(())
@@ -412,14 +412,13 @@ mod tests {
     fn a_row_with_gelu_equals_the_row_then_gelu() {
         use crate::testing::uniform;
         let dev = Device::Cpu;
-        let (k, n) = (256, 96);
-        let w = Tensor::from_vec(uniform(n * k, 5), (n, k), &dev).unwrap();
-        let b = Tensor::from_vec(uniform(n, 6), n, &dev).unwrap();
-        let x: Vec<f32> = uniform(k, 7).iter().map(|v| v * 4.0).collect();
-        // float, q8_0 (packed for VNNI where the CPU has it) and q4k (through `forward`), with
-        // and without a bias: the same values to the bit
-        for bias in [Some(b), None] {
-            let float = Linear::new(w.clone(), bias);
+        // float, q8_0 (96 rows: packed for VNNI where the CPU has it; 40 rows: never packed)
+        // and q4k (through `forward`), with and without a bias: the same values to the bit
+        for (k, n, bias) in [(256, 96, true), (256, 96, false), (256, 40, true)] {
+            let w = Tensor::from_vec(uniform(n * k, 5), (n, k), &dev).unwrap();
+            let bias = bias.then(|| Tensor::from_vec(uniform(n, 6), n, &dev).unwrap());
+            let x: Vec<f32> = uniform(k, 7).iter().map(|v| v * 4.0).collect();
+            let float = Linear::new(w, bias);
             for lin in [
                 float.quantize(GgmlDType::Q8_0).unwrap(),
                 float.quantize(GgmlDType::Q4K).unwrap(),
@@ -432,13 +431,22 @@ mod tests {
                 lin.forward_row_gelu(&x, &mut y).unwrap();
                 assert_eq!(y, want, "{lin:?}");
                 assert!(y.iter().any(|v| *v < 0.0) && y.iter().any(|v| *v > 0.5), "{y:?}");
+                // and the row's kernels agree with the layer's tensor forward
+                let t = Tensor::from_slice(&x, (1, k), &dev).unwrap();
+                let mut f = lin.forward(&t).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+                crate::nn::act::gelu_new_inplace(&mut f);
+                assert!(crate::testing::max_abs_diff("row", &y, &f) < 1e-4, "{lin:?}");
             }
         }
         #[cfg(target_arch = "x86_64")]
         if crate::nn::q8_vnni::available() {
+            let w = Tensor::from_vec(uniform(96 * 256, 5), (96, 256), &dev).unwrap();
             let q = Linear::new(w, None).quantize(GgmlDType::Q8_0).unwrap();
             assert!(matches!(q, Linear::PackedQ8 { .. }), "q8_0 packed on a VNNI CPU");
         }
+        let w = Tensor::from_vec(uniform(40 * 256, 5), (40, 256), &dev).unwrap();
+        let q = Linear::new(w, None).quantize(GgmlDType::Q8_0).unwrap();
+        assert!(matches!(q, Linear::Quantized { .. }), "40 rows are not packed");
     }
 
     #[test]
