@@ -48,21 +48,6 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Memory read bandwidth in GB/s: a 512 MiB buffer streamed through the GPT's dot-product
-/// kernel on all threads (`dot(c, c)` reads each byte once), best of five.
-fn read_bandwidth_gbs() -> f64 {
-    use rayon::prelude::*;
-    let buf = vec![1f32; 128 << 20];
-    let mut best = f64::MAX;
-    for _ in 0..5 {
-        let t = Instant::now();
-        let s: f32 = buf.par_chunks(1 << 18).map(|c| vocalis_core::nn::gemv::dot(c, c)).sum();
-        std::hint::black_box(s);
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (buf.len() * 4) as f64 / best / 1e9
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -201,7 +186,7 @@ pub fn run(a: BenchArgs, ui: &Ui) -> Result<()> {
         ttfa_prepared.push(stream(true)?.1);
     }
     let peak_rss = peak_rss_bytes();
-    let bandwidth = read_bandwidth_gbs();
+    let bandwidth = vocalis_core::nn::gemv::read_bandwidth_gbs();
     let report = serde_json::json!({
         "model": a.model.model.display().to_string(),
         "device": common::device_name(model.device()),

@@ -1,6 +1,7 @@
 //! How fast the packed q8_0 kernel streams weights from memory when they come as one large
 //! matrix–vector product or as many small ones (a GPT step is 120 of them: four per layer,
-//! 1.1–4.4 MB each), beside the memory read bandwidth `vocalis bench` measures.
+//! 1.1–4.4 MB each), beside the memory read bandwidth `vocalis bench` measures
+//! (`nn::gemv::read_bandwidth_gbs`).
 //!
 //!     RAYON_NUM_THREADS=2 cargo run --release --example q8_streaming [ROUNDS]
 //!
@@ -11,7 +12,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use rayon::prelude::*;
+use vocalis_core::nn::gemv;
 use vocalis_core::nn::q8_vnni::{self, PackedQ8};
 
 const K: usize = 1024;
@@ -29,19 +30,6 @@ fn packed(n: usize, seed: usize) -> Result<PackedQ8> {
     PackedQ8::from_ggml(&ggml, n, K).context("the packed layout does not apply")
 }
 
-/// The bench's probe: a 512 MiB buffer read by the dot-product kernel on all threads, best of 3.
-fn read_bandwidth_gbs(buf: &[f32]) -> f64 {
-    let best = (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            let s: f32 = buf.par_chunks(1 << 18).map(|c| vocalis_core::nn::gemv::dot(c, c)).sum();
-            std::hint::black_box(s);
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min);
-    std::mem::size_of_val(buf) as f64 / best / 1e9
-}
-
 fn main() -> Result<()> {
     if !q8_vnni::available() {
         bail!("this CPU has no AVX-512 VNNI: the packed q8_0 kernel does not run here")
@@ -57,7 +45,6 @@ fn main() -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let x: Vec<f32> = (0..K).map(|i| (i as f32 * 0.1).sin()).collect();
     let mut y = vec![0f32; TOTAL_ROWS];
-    let probe = vec![1f32; 128 << 20];
     let bytes = (TOTAL_ROWS * K / 32 * 34) as f64;
     println!(
         "{:.0} MB of q8_0 weights per row, {} threads",
@@ -66,7 +53,7 @@ fn main() -> Result<()> {
     );
     vocalis_core::util::in_pool(|| {
         for round in 0..rounds {
-            let mut line = format!("round {round}: probe {:.1} GB/s", read_bandwidth_gbs(&probe));
+            let mut line = format!("round {round}: probe {:.1} GB/s", gemv::read_bandwidth_gbs());
             for (n, mats) in sizes.iter().zip(&sets) {
                 let t = Instant::now();
                 for m in mats {

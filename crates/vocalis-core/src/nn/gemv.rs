@@ -75,6 +75,21 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dot_kernel()(a, b)
 }
 
+/// Memory read bandwidth in GB/s: a 512 MiB buffer streamed through [`dot`] on the rayon pool
+/// (`dot(c, c)` reads each byte once), best of five. What bounds a batch-1 GPT step; `vocalis
+/// bench` reports it.
+pub fn read_bandwidth_gbs() -> f64 {
+    let buf = vec![1f32; 128 << 20];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let s: f32 = buf.par_chunks(1 << 18).map(|c| dot(c, c)).sum();
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::mem::size_of_val(buf.as_slice()) as f64 / best / 1e9
+}
+
 type DotFn = fn(&[f32], &[f32]) -> f32;
 
 /// The fastest dot product this CPU supports (decided once).

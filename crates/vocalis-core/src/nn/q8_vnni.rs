@@ -207,7 +207,7 @@ mod x86 {
 
     /// Bytes ahead of the current pair of blocks whose lines are prefetched: the pair after
     /// next. The prefetches ask for L2 only (`T1`): with `T0` (to L1) they held the L1's few
-    /// miss buffers and a q8_0 step was 6–15 % slower than with `T1` (four alternating series,
+    /// miss buffers and a q8_0 step was 6–15 % slower than with `T1` (five alternating series,
     /// 2026-12-07 16:30–17:00; with no software prefetch at all, 2–5 % slower than `T1`).
     const PREFETCH: usize = 4 * GROUP_BLOCK_BYTES;
 
