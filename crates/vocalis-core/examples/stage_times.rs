@@ -6,7 +6,8 @@
 //! STAGE is one of
 //! - `prefill`: the GPT prefill of the `vocalis bench` sentence for one voice; the first round
 //!   computes the voice's conditioning keys and values, later rounds reuse them;
-//! - `step`: 200 one-position GPT steps after that prefill (greedy codes fed back), per round;
+//! - `step`: 200 one-position GPT steps after that prefill (greedy codes fed back), per round:
+//!   their mean, and the 10th percentile and median of the single steps;
 //! - `decode`: HiFi-GAN on 240 random latents (~11 s of audio), with its real-time factor;
 //! - `clone`: the speaker embedding and the GPT conditioning latents of a 6.5 s clip, both as
 //!   `condition_on_audio` computes them, then the
@@ -55,14 +56,22 @@ fn main() -> Result<()> {
                 cache.reset();
                 let mut latent = in_pool(|| model.gpt.prefill(&mut cache, &cond, &ids))?;
                 let t = Instant::now();
+                let mut each = Vec::with_capacity(200);
                 for pos in 1..=200 {
+                    let ts = Instant::now();
                     let logits = model.gpt.mel_logits(&latent)?.flatten_all()?;
                     let code = logits.argmax(0)?.to_scalar::<u32>()?;
                     latent = in_pool(|| model.gpt.step(&mut cache, code, pos))?;
+                    each.push(ms(ts));
                 }
+                // on a shared machine the mean moves with the neighbours' load; the fastest
+                // tenth of the steps moves less
+                each.sort_by(f64::total_cmp);
                 println!(
-                    "step {i}: {:.2} ms per step ({} positions at the end)",
+                    "step {i}: {:.2} ms per step, p10 {:.2}, median {:.2} ({} positions at the end)",
                     ms(t) / 200.0,
+                    each[20],
+                    each[100],
                     cache.len()
                 );
             }

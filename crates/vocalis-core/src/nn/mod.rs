@@ -12,6 +12,7 @@ pub mod gemv;
 pub mod kv_cache;
 pub mod linear;
 pub mod norm;
+pub mod pages;
 pub mod q8;
 pub mod q8_vnni;
 pub mod tiles;
@@ -152,10 +153,17 @@ pub(crate) fn add_to_rows(y: &mut [f32], b: &[f32]) {
 }
 
 /// Runs `f` on the values of a contiguous CPU tensor of dtype `T`; `None` for any other tensor.
+///
+/// The dtype is compared first: candle's `as_slice` of another dtype returns an error that
+/// captures a backtrace when `RUST_BACKTRACE` is set (~7 µs each; the KV cache's prefetch,
+/// which probes f32 then f16, took 0.5 ms of a 15 ms q8_0 step that way).
 pub(crate) fn with_cpu<T: candle::WithDType, R>(
     t: &Tensor,
     f: impl FnOnce(&[T]) -> R,
 ) -> Option<R> {
+    if t.dtype() != T::DTYPE {
+        return None;
+    }
     let (storage, layout) = t.storage_and_layout();
     match (&*storage, layout.contiguous_offsets()) {
         (Storage::Cpu(s), Some((a, b))) => s.as_slice::<T>().ok().map(|v| f(&v[a..b])),

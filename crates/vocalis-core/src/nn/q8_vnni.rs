@@ -38,9 +38,8 @@ const GROUPS_PER_TASK: usize = 2;
 pub struct PackedQ8 {
     n: usize,
     k: usize,
-    /// The packed weights start at `buf[start]`, on a 64-byte boundary.
-    buf: Vec<u8>,
-    start: usize,
+    /// The packed weights (on a 2 MiB boundary, mapped for themselves: `nn::pages`).
+    buf: super::pages::PageBuffer,
 }
 
 /// Offset in a group of block `b`'s 16 scales: blocks go in pairs, the pair's 32 scales (one
@@ -79,9 +78,10 @@ pub fn available() -> bool {
 }
 
 impl PackedQ8 {
-    /// Repacks candle's q8_0 bytes of an `[n, k]` weight; `None` where the layout does not
-    /// apply (`n` not a multiple of 16, `k` not a multiple of 64, or a byte count that is not
-    /// `[n, k]` in q8_0).
+    /// Repacks candle's q8_0 bytes of an `[n, k]` weight into memory of its own (huge pages
+    /// where the system has them: `nn::pages`); `None` where the layout does not apply (`n`
+    /// not a multiple of 16, `k` not a multiple of 64, or a byte count that is not `[n, k]` in
+    /// q8_0) or the memory cannot be mapped (the weight then stays in the ggml layout).
     pub fn from_ggml(data: &[u8], n: usize, k: usize) -> Option<Self> {
         if n == 0 || !n.is_multiple_of(GROUP) || k == 0 || !k.is_multiple_of(2 * QK) {
             return None;
@@ -92,11 +92,9 @@ impl PackedQ8 {
         }
         let group_bytes = nb * GROUP_BLOCK_BYTES;
         let len = n / GROUP * group_bytes;
-        // zeroed pages come lazily, so the advice holds for the writes below
-        let mut buf = vec![0u8; len + 63];
-        super::advise_huge_pages(buf.as_ptr(), buf.len());
-        let start = buf.as_ptr().align_offset(64);
-        let bytes = &mut buf[start..start + len];
+        // zeroed pages come lazily, so the huge pages hold for the writes below
+        let mut buf = super::pages::PageBuffer::zeroed(len)?;
+        let bytes = &mut buf[..];
         let row_bytes = nb * (2 + QK);
         bytes.par_chunks_mut(group_bytes).enumerate().for_each(|(g, out)| {
             for c in 0..GROUP {
@@ -112,7 +110,7 @@ impl PackedQ8 {
                 }
             }
         });
-        Some(PackedQ8 { n, k, buf, start })
+        Some(PackedQ8 { n, k, buf })
     }
 
     /// Output features.
@@ -126,7 +124,7 @@ impl PackedQ8 {
     }
 
     fn bytes(&self) -> &[u8] {
-        &self.buf[self.start..self.start + self.n / GROUP * (self.k / QK) * GROUP_BLOCK_BYTES]
+        &self.buf
     }
 
     /// `y [m, n] = x [m, k] · Wᵀ` with each row of `x` quantized to q8_0 as ggml does (the
