@@ -38,8 +38,8 @@ const GROUPS_PER_TASK: usize = 2;
 pub struct PackedQ8 {
     n: usize,
     k: usize,
-    /// The packed weights (on a 2 MiB boundary, mapped for themselves: `nn::pages`).
-    buf: super::pages::PageBuffer,
+    /// The packed weights (64-byte aligned, on huge pages where the system has them: `nn::pages`).
+    buf: super::pages::PageSlice,
 }
 
 /// Offset in a group of block `b`'s 16 scales: blocks go in pairs, the pair's 32 scales (one
@@ -93,7 +93,7 @@ impl PackedQ8 {
         let group_bytes = nb * GROUP_BLOCK_BYTES;
         let len = n / GROUP * group_bytes;
         // zeroed pages come lazily, so the huge pages hold for the writes below
-        let mut buf = super::pages::PageBuffer::zeroed(len)?;
+        let mut buf = super::pages::PageSlice::zeroed(len)?;
         let bytes = &mut buf[..];
         let row_bytes = nb * (2 + QK);
         bytes.par_chunks_mut(group_bytes).enumerate().for_each(|(g, out)| {
