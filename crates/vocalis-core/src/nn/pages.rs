@@ -19,7 +19,7 @@ const SLAB: usize = 64 << 20;
 
 /// A zeroed buffer of its own memory: a private mapping on a 2 MiB boundary advised for huge
 /// pages on Linux, a boxed slice elsewhere.
-pub struct PageBuffer {
+struct PageBuffer {
     ptr: *mut u8,
     len: usize,
     /// The whole mapping (`ptr` lies inside it).
@@ -35,7 +35,7 @@ unsafe impl Sync for PageBuffer {}
 
 impl PageBuffer {
     /// `len` zero bytes; `None` if the system refuses the memory.
-    pub fn zeroed(len: usize) -> Option<Self> {
+    fn zeroed(len: usize) -> Option<Self> {
         #[cfg(target_os = "linux")]
         {
             // one huge page more than asked, so that the buffer can start on a boundary
