@@ -73,7 +73,9 @@ impl Dropout {
 /// large buffers reused across calls. On Linux its memory is advised for transparent huge pages
 /// (where the system leaves that to `madvise`): a model's gigabytes then fault in 2 MiB at a
 /// time rather than 4 KiB, which made page faults the largest cost of loading, and data
-/// streamed through (weights per token, the decoder's stages) take fewer TLB misses.
+/// streamed through (weights per token, the decoder's stages) take fewer TLB misses. The
+/// advice does not change memory the allocator hands back already faulted in as 4 KiB pages;
+/// the packed q8_0 weights use `nn::pages` instead, which maps its own.
 pub(crate) fn huge_page_buffer(n: usize) -> Vec<f32> {
     let v = vec![0f32; n];
     advise_huge_pages(v.as_ptr().cast(), n * 4);

@@ -38,7 +38,8 @@ const GROUPS_PER_TASK: usize = 2;
 pub struct PackedQ8 {
     n: usize,
     k: usize,
-    /// The packed weights (64-byte aligned, on huge pages where the system has them: `nn::pages`).
+    /// The packed weights (64-byte aligned, on huge pages where the system has them:
+    /// `nn::pages`).
     buf: super::pages::PageSlice,
 }
 
