@@ -176,16 +176,16 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
             }
             CliError::BrokenPipe => return ExitCode::from(141),
             CliError::Input(_) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
                 return ExitCode::from(3);
             }
             CliError::Output(_) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
                 return ExitCode::from(5);
             }
         }
     }
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
     let code = match e.chain().find_map(|c| c.downcast_ref::<E>()) {
         Some(E::Checkpoint { .. } | E::Config { .. } | E::Tokenizer(_)) => 4,
         Some(E::Audio { .. } | E::Text(_) | E::Invalid(_) | E::Voice { .. }) => 3,

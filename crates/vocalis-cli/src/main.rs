@@ -71,7 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging(cli.verbose, cli.quiet);
     if let Err(e) = common::init_threads(cli.threads) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
         return ExitCode::from(3);
     }
     let ui = common::Ui::new(cli.quiet);

@@ -100,9 +100,8 @@ pub struct ServeArgs {
 /// The configuration: defaults, then the file, then options and environment variables.
 pub fn resolve_config(a: &ServeArgs) -> Result<ServerConfig> {
     let mut c = match &a.config {
-        Some(f) => {
-            ServerConfig::from_toml_file(f).map_err(|e| CliError::Input(format!("{e:#}")))?
-        }
+        Some(f) => ServerConfig::from_toml_file(f)
+            .map_err(|e| CliError::Input(vocalis_core::error::one_line(e.chain())))?,
         None => ServerConfig::default(),
     };
     fn set<T: Clone>(dst: &mut T, v: &Option<T>) {

@@ -308,6 +308,11 @@ fn bad_inputs_give_one_line_errors_and_exit_codes() {
         assert_eq!(o.status.code(), Some(*code), "{args:?}: {e}");
         assert!(e.contains(needle), "{args:?}: {e}");
         assert!(!e.contains("panicked"), "{args:?}: {e}");
+        // each cause once (`{:#}` repeated an I/O error's cause: "x.wav: No such file or
+        // directory (os error 2): No such file or directory (os error 2)")
+        let line = e.lines().find(|l| l.starts_with("error: ")).expect("an error line");
+        let last = line.rsplit(": ").next().unwrap_or(line);
+        assert_eq!(line.matches(last).count(), 1, "{args:?}: {line}");
     }
     // empty stdin
     let o = Command::new(bin())

@@ -90,3 +90,39 @@ impl Error {
         Error::Config { path: path.as_ref().to_path_buf(), msg: msg.into() }
     }
 }
+
+/// An error and its causes as one line, `outer: inner: …`, leaving out a cause whose text the
+/// line already holds: many errors print their source in their own message too ([`Error::Io`]
+/// does, and so do the HTTP client's), which `{:#}` would repeat once per layer.
+pub fn one_line<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut line = String::new();
+    for e in chain {
+        let msg = e.to_string();
+        if line.contains(&msg) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&msg);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(Error::io("/x/ref.wav", missing)).context("cannot clone");
+        assert_eq!(format!("{e:#}"), "cannot clone: /x/ref.wav: No such file: No such file");
+        assert_eq!(one_line(e.chain()), "cannot clone: /x/ref.wav: No such file");
+        // causes that the outer messages do not hold are all kept, in order
+        let e = anyhow::anyhow!("disk full").context("writing a.wav").context("synthesis");
+        assert_eq!(one_line(e.chain()), "synthesis: writing a.wav: disk full");
+    }
+}

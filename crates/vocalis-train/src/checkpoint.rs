@@ -189,7 +189,10 @@ pub fn latest_valid(root: &Path) -> Option<Checkpoint> {
     for (_, dir) in list(root) {
         match open(&dir) {
             Ok(c) => return Some(c),
-            Err(e) => tracing::warn!("skipping unusable checkpoint: {e:#}"),
+            Err(e) => tracing::warn!(
+                "skipping unusable checkpoint: {}",
+                vocalis_core::error::one_line(e.chain())
+            ),
         }
     }
     None

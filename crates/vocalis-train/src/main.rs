@@ -288,7 +288,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
             let is_input = e.chain().any(|c| {
                 c.downcast_ref::<vocalis_core::Error>().is_some_and(|e| {
                     matches!(

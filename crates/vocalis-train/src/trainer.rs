@@ -552,7 +552,10 @@ impl Trainer {
                 && (epoch + 1).is_multiple_of(self.cfg.samples.every_n_epochs)
                 && let Err(e) = self.samples(epoch)
             {
-                tracing::warn!("epoch samples failed (training continues): {e:#}");
+                tracing::warn!(
+                    "epoch samples failed (training continues): {}",
+                    vocalis_core::error::one_line(e.chain())
+                );
             }
             self.state.epoch += 1;
             self.state.batch_in_epoch = 0;
