@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,16 +270,16 @@ impl Default for SamplesSection {
 impl TrainConfig {
     /// Reads a TOML file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let mut cfg: TrainConfig =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // `Error::Config`, so that the binary exits with its "invalid configuration" code
+        let invalid = |msg: String| vocalis_core::Error::config(path, msg);
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        let mut cfg: TrainConfig = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         if cfg.version != 1 {
-            bail!(
-                "{}: config version {} is not supported (expected 1)",
-                path.display(),
+            return Err(invalid(format!(
+                "config version {} is not supported (expected 1)",
                 cfg.version
-            );
+            ))
+            .into());
         }
         if cfg.logging.run_name.is_none() {
             cfg.logging.run_name = path.file_stem().map(|s| s.to_string_lossy().into_owned());

@@ -99,8 +99,9 @@ fn read_list(path: &Path, format: DatasetFormat) -> Result<Vec<Sample>> {
             (path.to_path_buf(), path.parent().unwrap_or(Path::new(".")).to_path_buf())
         }
     };
-    let text = std::fs::read_to_string(&list)
-        .with_context(|| format!("cannot read the dataset list {}", list.display()))?;
+    let text = std::fs::read_to_string(&list).map_err(|e| {
+        vocalis_core::Error::config(&list, format!("cannot read the dataset list: {e}"))
+    })?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

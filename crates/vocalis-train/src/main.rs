@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use vocalis_train::config::TrainConfig;
@@ -143,7 +143,10 @@ fn load_config(a: &ConfigArgs) -> Result<TrainConfig> {
     if let Some(v) = &a.runs_dir {
         cfg.logging.runs_dir = v.clone();
     }
-    cfg.validate().with_context(|| format!("invalid configuration {}", a.config.display()))?;
+    cfg.validate().map_err(|e| {
+        let msg = format!("invalid configuration: {}", vocalis_core::error::one_line(e.chain()));
+        vocalis_core::Error::config(&a.config, msg)
+    })?;
     Ok(cfg)
 }
 
@@ -297,7 +300,7 @@ fn main() -> ExitCode {
                             | vocalis_core::Error::Audio { .. }
                             | vocalis_core::Error::Invalid(_)
                     )
-                }) || c.to_string().starts_with("invalid configuration")
+                })
             });
             ExitCode::from(if is_input { 3 } else { 1 })
         }

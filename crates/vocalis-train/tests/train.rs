@@ -328,6 +328,25 @@ fn bad_configs_and_datasets_are_clear_errors() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("batchsize"), "{err}");
+    // a config that cannot be used is exit code 3 (`--help`), whether it has an unknown
+    // field, a syntax error, a value out of range or is missing; the file is named, each cause
+    // once
+    std::fs::write(td.path().join("syntax.toml"), "version = [").unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("batch_size = 2", "batch_size = 0");
+    std::fs::write(td.path().join("zero.toml"), text).unwrap();
+    for name in ["typo.toml", "syntax.toml", "missing.toml", "zero.toml"] {
+        let out = Command::new(bin())
+            .args(["fit", "-q", "-c"])
+            .arg(td.path().join(name))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert_eq!(err.matches(name).count(), 1, "{name}: {err}");
+        if name == "missing.toml" {
+            assert_eq!(err.matches("No such file").count(), 1, "{err}");
+        }
+    }
     // a dataset with missing, empty and corrupt clips: prepare reports each and continues
     let data = td.path().join("data");
     std::fs::create_dir_all(data.join("wavs")).unwrap();
