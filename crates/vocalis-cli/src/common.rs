@@ -168,6 +168,7 @@ pub enum CliError {
 
 pub fn report_error(e: &anyhow::Error) -> ExitCode {
     use vocalis_core::Error as E;
+    let print = || eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
     if let Some(c) = e.downcast_ref::<CliError>() {
         match c {
             CliError::Interrupted => {
@@ -176,16 +177,16 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
             }
             CliError::BrokenPipe => return ExitCode::from(141),
             CliError::Input(_) => {
-                eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
+                print();
                 return ExitCode::from(3);
             }
             CliError::Output(_) => {
-                eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
+                print();
                 return ExitCode::from(5);
             }
         }
     }
-    eprintln!("error: {}", vocalis_core::error::one_line(e.chain()));
+    print();
     let code = match e.chain().find_map(|c| c.downcast_ref::<E>()) {
         Some(E::Checkpoint { .. } | E::Config { .. } | E::Tokenizer(_)) => 4,
         Some(E::Audio { .. } | E::Text(_) | E::Invalid(_) | E::Voice { .. }) => 3,
