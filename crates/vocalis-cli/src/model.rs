@@ -109,8 +109,6 @@ fn download(
     token: Option<String>,
     ui: &Ui,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::Output(format!("cannot create {}: {e}", dir.display())))?;
     let cache = dir.join(".cache");
     let api = hf_hub::api::sync::ApiBuilder::new()
         .with_endpoint(endpoint.trim_end_matches('/').to_string())
@@ -124,6 +122,9 @@ fn download(
         api.repo(Repo::with_revision(repo_id.to_string(), RepoType::Model, revision.to_string()));
     let info =
         repo.info().with_context(|| format!("cannot reach {endpoint} for {repo_id}@{revision}"))?;
+    // only once the Hub answered: a failed first attempt leaves no empty model directory
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Output(format!("cannot create {}: {e}", dir.display())))?;
     let available: Vec<String> = info.siblings.iter().map(|s| s.rfilename.clone()).collect();
     let mut wanted: Vec<&str> = INFERENCE_FILES.to_vec();
     if training {

@@ -480,6 +480,19 @@ fn download(dir: &Path, port: u16) -> Output {
 #[test]
 fn model_download_resumes_and_verify_catches_corruption() {
     let d = tempfile::tempdir().unwrap();
+    // no Hub at the endpoint: one line naming it, and no empty model directory left behind
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let o = download(d.path(), port);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains(&format!("cannot reach http://127.0.0.1:{port}")));
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        !d.path().join("m").exists(),
+        "a failed download left {}",
+        d.path().join("m").display()
+    );
     // every attempt at model.pth is cut in half until the retries run out: the first run fails
     let h = hub(model_files(), 4);
     let o = download(d.path(), h.port);
